@@ -1,0 +1,48 @@
+# anyres-nb: the two commands a new machine needs are `make demo` and `make test`.
+# Both create .venv (CPU torch where this machine has one on disk) and install the project.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out/demo
+TORCH_CPU ?= torch==2.13.0
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: env demo test sync nbtest pytest export clean-nbs bench clean
+
+env: $(VENV)/.installed
+
+# Try the local CPU wheel first so a new machine does not pull GBs of CUDA libraries;
+# fall back to whatever torch the index has.
+$(VENV)/.installed: setup.py settings.ini
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/pip install -q '$(TORCH_CPU)' \
+	  || echo "note: $(TORCH_CPU) is not at hand; the project's torch requirement will be installed instead"
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+demo: env
+	$(BIN)/python -m anyres_nb.demo --outdir $(OUT)
+
+# 1. the library matches the notebooks and the notebooks are clean
+# 2. every notebook runs (cells flagged `#| slow` skipped)
+# 3. pytest: the wheel installs and works outside the source tree
+test: env sync nbtest pytest
+
+sync: env
+	bash .ci/check_sync.sh $(BIN)
+
+nbtest: env
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+pytest: env
+	$(BIN)/python -m pytest -q tests
+
+export: env
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+
+bench: env
+	$(BIN)/python -m anyres_nb.bench.loader
+
+clean:
+	rm -rf build dist *.egg-info _proc _docs
