@@ -8,7 +8,7 @@ OUT ?= out/demo
 TORCH_CPU ?= torch==2.13.0
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: env demo test sync nbtest pytest export clean-nbs bench clean
+.PHONY: env demo test sync nbtest pytest export readme bench clean
 
 env: $(VENV)/.installed
 
@@ -42,7 +42,11 @@ export: env
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
 
 bench: env
-	$(BIN)/python -m anyres_nb.bench.loader
+	$(BIN)/python tests/bench/loader.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
+
+readme: env
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace nbs/index.ipynb && $(BIN)/nbdev_clean --fname nbs/index.ipynb
+	$(BIN)/python .ci/make_readme.py
