@@ -33,7 +33,7 @@ sync: env
 	bash .ci/check_sync.sh $(BIN)
 
 nbtest: env
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: env
 	$(BIN)/python -m pytest -q tests
