@@ -8,7 +8,7 @@ OUT ?= out/demo
 TORCH_CPU ?= torch==2.13.0
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: env demo test sync nbtest pytest export readme bench clean
+.PHONY: browser env demo test sync nbtest pytest export readme bench clean
 
 env: $(VENV)/.installed
 
@@ -22,12 +22,19 @@ $(VENV)/.installed: setup.py settings.ini
 	@touch $@
 
 demo: env
-	$(BIN)/python -m anyres_nb.demo --outdir $(OUT)
+	$(BIN)/anyres_demo --outdir $(OUT)
 
 # 1. the library matches the notebooks and the notebooks are clean
 # 2. every notebook runs (cells flagged `#| slow` skipped)
 # 3. pytest: the wheel installs and works outside the source tree
-test: env sync nbtest pytest
+test: env browser sync nbtest pytest
+
+# the real-browser widget test drives Debian's chromium (never a downloaded browser); where it
+# cannot be installed the test skips and says why
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } \
+	  || echo "note: chromium is not installed; tests/test_browser.py will be skipped"
 
 sync: env
 	bash .ci/check_sync.sh $(BIN)
