@@ -35,6 +35,9 @@ def get_impl():
 
 def set_impl(name):
     "Use implementation `name` ('ref', or one registered with `register_impl`) from now on."
+    if name not in _IMPLS:   # the implementations we ship register themselves on import (02a_fastops)
+        try: import anyres_nb.fastops  # noqa: F401
+        except ImportError: pass
     if name not in _IMPLS:
         raise ValueError(f"set_impl: unknown implementation {name!r}; registered: {available_impls()}. "
                          "Import the module that registers it first.")
