@@ -161,8 +161,11 @@ def main():
     ap.add_argument('--thp', action='store_true', help='set THP_MEM_ALLOC_ENABLE=1 for the measurements')
     ap.add_argument('--skip-ref-256', action='store_true', help='skip the slow reference forward at 256 px')
     ap.add_argument('--skip-bf16', action='store_true', help='skip the bfloat16 measurement')
+    ap.add_argument('--parts', default='peak,fixture,256,train,bf16',
+                    help='comma-separated subset of: peak, fixture, 256, train, bf16 (default: all)')
     args = ap.parse_args()
     if args.child: return run_child(args)
+    parts = set(args.parts.split(','))
 
     import torch
     load0 = os.getloadavg()
@@ -171,7 +174,7 @@ def main():
     print(f'load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}')
     print('times: wall-clock median of the repetitions, and [process CPU time, best repetition]', flush=True)
 
-    peak = spawn('peak', args, 1)
+    peak = spawn('peak', args, 1) if 'peak' in parts or '256' in parts else None
     pf = peak['fp32'] if peak else float('nan')
     if peak:
         print(f'matmul peak: float32 {peak["fp32"] / 1e9:.1f} GFLOP/s, bfloat16 {peak["bf16"] / 1e9:.1f} GFLOP/s '
@@ -182,6 +185,7 @@ def main():
     rs = lambda r: f'{r["rss"]:.0f} ({r["rss_growth"]:+.0f})' if r else '-'
     for name, label, r_reps, f_reps in [('fixture', 'fixture 32 px, batch 8', args.reps, args.reps),
                                         ('256', 'StyleGAN3-T 256 px, batch 1', max(1, args.reps - 1), args.reps)]:
+        if name not in parts: res[name] = (None, None); continue
         ref = None if (name == '256' and args.skip_ref_256) else spawn(f'fwd:{name}:ref', args, r_reps)
         fast = spawn(f'fwd:{name}:fast', args, f_reps)
         res[name] = (ref, fast)
@@ -198,13 +202,13 @@ def main():
               f'(target <= 2x: {"met" if med(fast256) / t_peak <= 2 else "NOT met"})', flush=True)
 
     print('\ntraining step, G+D forward+backward')
-    tr, tf = spawn('train:ref', args, max(args.reps, 5)), spawn('train:fast', args, max(args.reps, 5))
+    tr, tf = (spawn('train:ref', args, max(args.reps, 5)), spawn('train:fast', args, max(args.reps, 5))) if 'train' in parts else (None, None)
     if tr and tf:
         print(f'  demo preset ({tf["res"]} px, batch {tf["batch"]}, {tf["G_layers"]} G layers): ref {med(tr):.3f} [{cpu(tr):.3f}] s, '
               f'fast {med(tf):.3f} [{cpu(tf):.3f}] s: {med(tr) / med(tf):.2f}x [{cpu(tr) / cpu(tf):.2f}x] '
               f'(target >= 2.5x: {"met" if med(tr) / med(tf) >= 2.5 else "NOT met"}); max RSS MB {tr["rss"]:.0f} / {tf["rss"]:.0f}', flush=True)
 
-    if not args.skip_bf16:
+    if not args.skip_bf16 and 'bf16' in parts:
         b = spawn('fwd:256:bf16', args, max(1, args.reps - 1))
         if b:
             print(f'\nbf16 at 256 px: {med(b):.2f} [{cpu(b):.2f}] s (fast float32 {med(fast256):.2f} s), PSNR vs float32 {b["psnr"]:.1f} dB '
