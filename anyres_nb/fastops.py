@@ -7,7 +7,7 @@ __all__ = ['CL', 'CHUNK_ELEMS', 'FirPass', 'separate_filter', 'fir_passes', 'fas
            'chunk_plan', 'fast_filtered_lrelu', 'demod_coefficients', 'fast_modulated_conv2d', 'bf16_supported',
            'bf16_modulated_conv2d', 'psnr', 'modconv_flops', 'matmul_peak']
 
-# %% ../nbs/02a_fastops.ipynb #c016f789
+# %% ../nbs/02a_fastops.ipynb #a4c17404
 import math, time, warnings
 from contextlib import contextmanager
 import numpy as np
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from . import ops
 
-# %% ../nbs/02a_fastops.ipynb #7a804b6e
+# %% ../nbs/02a_fastops.ipynb #3df9dc6a
 CL = torch.channels_last
 
 def _cl(x):
@@ -103,7 +103,7 @@ class FirPass:
         for a, p0, p1 in reversed(self.pre): x = _crop_pad(x, a, -p0, -p1)
         return x
 
-# %% ../nbs/02a_fastops.ipynb #28fe4b5b
+# %% ../nbs/02a_fastops.ipynb #3e60fd20
 def separate_filter(f):
     """`(fy, fx)` with `f == outer(fy, fx)` to a few ulps of `f`'s dtype, for a 2-D filter `f` (the factors
     in float64); `(f, f)` for a 1-D (separable) filter; None when `f` is not separable."""
@@ -116,7 +116,7 @@ def separate_filter(f):
     if (torch.outer(fy, fx) - f64).abs().max() > 16 * torch.finfo(f.dtype).eps * f64.abs().max(): return None
     return fy, fx
 
-# %% ../nbs/02a_fastops.ipynb #25075d99
+# %% ../nbs/02a_fastops.ipynb #427f65ed
 def _taps(f, flip_filter, gain, dtype):
     "Correlation taps: `f * gain`, flipped unless `flip_filter` (F.conv2d correlates; upfirdn2d convolves)."
     g = f.to(dtype) * gain
@@ -141,7 +141,7 @@ def fir_passes(f, size, up=1, down=1, padding=0, flip_filter=False, gain=1, dtyp
     return [FirPass(_taps(fy, flip_filter, gain, dtype), (2,), (upy,), (downy,), [(py0, py1)], (H,)),
             FirPass(_taps(fx, flip_filter, 1, dtype), (3,), (upx,), (downx,), [(px0, px1)], (W,))]
 
-# %% ../nbs/02a_fastops.ipynb #e7764555
+# %% ../nbs/02a_fastops.ipynb #d9d74e4d
 _REF = ops._IMPLS['ref']    # the reference implementations: fallbacks for rare cases
 
 def fast_upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
@@ -162,7 +162,7 @@ def fast_upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
         x = p.fwd(x)
     return x
 
-# %% ../nbs/02a_fastops.ipynb #d4d616d9
+# %% ../nbs/02a_fastops.ipynb #ad937825
 def _no_grad_needed(*ts):
     "True when autograd will not need the intermediates of an op on `ts` (so it may work in place)."
     return not torch.is_grad_enabled() or not any(t is not None and t.requires_grad for t in ts)
@@ -191,7 +191,7 @@ def fast_bias_act(x, b=None, dim=1, act='linear', alpha=None, gain=None, clamp=N
     else: y, fresh = x, False
     return _lrelu_clamp(y, slope, clamp, inplace=fresh and _no_grad_needed(x, b))
 
-# %% ../nbs/02a_fastops.ipynb #3c1c1b3f
+# %% ../nbs/02a_fastops.ipynb #83b0708d
 CHUNK_ELEMS = 1 << 22   # elements of the high-rate tensor per chunk of the filtered leaky ReLU (CPU)
 
 @contextmanager
@@ -214,16 +214,16 @@ def chunk_plan(N, C, plane, device='cpu', max_elems=None):
     cb = max(8, (P // 8) * 8)
     return [(slice(n, n + 1), slice(c, min(c + cb, C))) for n in range(N) for c in range(0, C, cb)]
 
-def _cat_chunks(outs, chunks):
-    "Reassemble chunk results laid out by `chunk_plan`."
-    if len(outs) == 1: return outs[0]
-    if chunks[0][1] == slice(None): return torch.cat(outs, 0)
-    rows, cur, n = [], [], chunks[0][0]
-    for o, (sn, sc) in zip(outs, chunks):
-        if sn != n: rows.append(torch.cat(cur, 1)); cur, n = [], sn
-        cur.append(o)
-    rows.append(torch.cat(cur, 1))
-    return torch.cat(rows, 0)
+def _assemble(chunks, N, C, make):
+    """`make(sn, sc)` for every chunk, written into one channels-last `[N, C, h, w]` tensor as it comes (each
+    chunk's buffers are free again before the next one starts)."""
+    if len(chunks) == 1: return make(*chunks[0])
+    out = None
+    for sn, sc in chunks:
+        t = make(sn, sc)
+        if out is None: out = torch.empty((N, C) + tuple(t.shape[2:]), dtype=t.dtype, device=t.device, memory_format=CL)
+        out[sn, sc] = t
+    return out
 
 def _pre_act(x, b, sn, sc, spec):
     "The high-rate pre-activation `up(x + b)` of one chunk."
@@ -236,18 +236,16 @@ class _FilteredLReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, b, spec):
         ctx.spec = spec; ctx.save_for_backward(x, b)
-        outs = []
-        for sn, sc in spec['chunks']:
+        def chunk(sn, sc):
             t = _lrelu_clamp(_pre_act(x, b, sn, sc, spec), spec['slope'], spec['clamp'], inplace=True)
             for p in spec['down']: t = p.fwd(t)
-            outs.append(t)
-        return _cat_chunks(outs, spec['chunks'])
+            return t
+        return _assemble(spec['chunks'], x.shape[0], x.shape[1], chunk)
 
     @staticmethod
     def backward(ctx, gy):
         x, b = ctx.saved_tensors; spec = ctx.spec
-        gxs = []
-        for sn, sc in spec['chunks']:
+        def chunk(sn, sc):
             t = _pre_act(x, b, sn, sc, spec)
             g = _cl(gy[sn, sc])
             for p in reversed(spec['down']): g = p.adj(g)
@@ -256,8 +254,8 @@ class _FilteredLReLU(torch.autograd.Function):
                 if lo <= spec['lo'] or hi >= spec['clamp']: g = torch.ops.aten.hardtanh_backward(g, t, spec['lo'], spec['clamp'])
             if spec['slope'] != 1: g = torch.ops.aten.leaky_relu_backward(g, t, spec['slope'], False)
             for p in reversed(spec['up']): g = p.adj(g)
-            gxs.append(g)
-        gx = _cat_chunks(gxs, spec['chunks'])
+            return g
+        gx = _assemble(spec['chunks'], x.shape[0], x.shape[1], chunk)
         return gx, (gx.sum([0, 2, 3]) if ctx.needs_input_grad[1] else None), None
 
 def fast_filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=np.sqrt(2), slope=0.2,
@@ -285,7 +283,7 @@ def fast_filtered_lrelu(x, fu=None, fd=None, b=None, up=1, down=1, padding=0, ga
     if clamp is not None: spec['lo'] = -float(clamp) / slope if slope > 0 else -math.inf
     return _FilteredLReLU.apply(x, b, spec)
 
-# %% ../nbs/02a_fastops.ipynb #f673bee8
+# %% ../nbs/02a_fastops.ipynb #d6b469a0
 def demod_coefficients(w, s):
     "Demodulation `d[n, o] = rsqrt(sum_{i,k} (w[o, i, k] s[n, i])^2 + 1e-8)` as one small matrix product."
     return (s.square() @ w.square().sum([2, 3]).t() + 1e-8).rsqrt()
@@ -312,12 +310,12 @@ def fast_modulated_conv2d(x, w, s, demodulate=True, padding=0, input_gain=None):
     "`ops.modulated_conv2d` as one shared-weight convolution of the modulated activations (same arguments)."
     return _modconv(x, w, s, demodulate, padding, input_gain, x.dtype)
 
-# %% ../nbs/02a_fastops.ipynb #bca48b45
+# %% ../nbs/02a_fastops.ipynb #4dac6b79
 for _op, _fn in [('upfirdn2d', fast_upfirdn2d), ('bias_act', fast_bias_act),
                  ('filtered_lrelu', fast_filtered_lrelu), ('modulated_conv2d', fast_modulated_conv2d)]:
     ops.register_impl('fast', _op, _fn)
 
-# %% ../nbs/02a_fastops.ipynb #16b202bb
+# %% ../nbs/02a_fastops.ipynb #ea46b096
 def bf16_supported(device='cpu'):
     "Whether `device` multiplies bfloat16 natively (CPU: oneDNN's AVX512-BF16/AMX check; CUDA: compute capability)."
     device = torch.device(device)
@@ -341,13 +339,13 @@ for _op, _fn in [('upfirdn2d', fast_upfirdn2d), ('bias_act', fast_bias_act),
                  ('filtered_lrelu', fast_filtered_lrelu), ('modulated_conv2d', bf16_modulated_conv2d)]:
     ops.register_impl('bf16', _op, _fn)
 
-# %% ../nbs/02a_fastops.ipynb #b21d3c3a
+# %% ../nbs/02a_fastops.ipynb #d31f4eae
 def psnr(a, b, data_range=2.):
     "Peak signal-to-noise ratio of `a` against `b` in dB (images in [-1, 1]: `data_range` 2)."
     mse = (a.double() - b.double()).square().mean()
     return float('inf') if mse == 0 else float(10 * torch.log10(data_range ** 2 / mse))
 
-# %% ../nbs/02a_fastops.ipynb #146f96f2
+# %% ../nbs/02a_fastops.ipynb #205259a5
 def modconv_flops(layers, batch=1):
     """FLOPs of the modulated convolutions of synthesis `layers` (objects with `in_channels`, `out_channels`,
     `conv_kernel`, `in_size`) for `batch` images: a list, one entry per layer."""
