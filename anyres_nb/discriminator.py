@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from . import ops
 from .ops import setup_filter, upfirdn2d, downsample2d, bias_act, act_defaults
 
 # %% auto #0
@@ -43,35 +44,28 @@ def conv2d_resample(x, w, f=None, down=1, padding=0, groups=1):
     return F.conv2d(upfirdn2d(x, f, padding=p), w, stride=down, groups=groups)  # filter, then strided conv
 
 # %% ../nbs/05_discriminator.ipynb #f5d373e7
-class FullyConnectedLayer(nn.Module):
-    "Equalized-learning-rate linear layer `act(x @ (lr*w/sqrt(in)).T + lr*b)` (the StyleGAN2 flavour)."
+def _set_weights(m, weight, bias, trainable):
+    "Attach `weight` and `bias` to `m` as parameters, or as buffers under the same names when frozen (Freeze-D)."
+    if trainable:
+        m.weight = nn.Parameter(weight)
+        m.bias = nn.Parameter(bias) if bias is not None else None
+    else:
+        m.register_buffer('weight', weight)
+        m.register_buffer('bias', bias)
+
+class FullyConnectedLayer(ops.FullyConnectedLayer):
+    """Equalized-learning-rate linear layer `act(x @ (lr*w/sqrt(in)).T + lr*b)` (the StyleGAN2 flavour).
+
+    Same forward as `ops.FullyConnectedLayer`; only the start differs, as in the reference: the bias starts at
+    `bias_init` itself (not `bias_init/lr_multiplier`), and `trainable=False` keeps the tensors as buffers."""
     def __init__(self, in_features, out_features, bias=True, activation='linear', lr_multiplier=1.0,
                  bias_init=0.0, trainable=True):
-        super().__init__()
+        nn.Module.__init__(self)
         self.in_features, self.out_features, self.activation = in_features, out_features, activation
         self.weight_gain = lr_multiplier / np.sqrt(in_features)
         self.bias_gain = lr_multiplier
         weight = torch.randn([out_features, in_features]) / lr_multiplier
-        b = torch.full([out_features], np.float32(bias_init)) if bias else None
-        if trainable:
-            self.weight = nn.Parameter(weight)
-            self.bias = nn.Parameter(b) if b is not None else None
-        else:
-            self.register_buffer('weight', weight)
-            self.register_buffer('bias', b)
-
-    def forward(self, x):
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias
-        if b is not None:
-            b = b.to(x.dtype)
-            if self.bias_gain != 1: b = b * self.bias_gain
-        if self.activation == 'linear' and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return bias_act(x.matmul(w.t()), b, act=self.activation)
-
-    def extra_repr(self):
-        return f'in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}'
+        _set_weights(self, weight, torch.full([out_features], np.float32(bias_init)) if bias else None, trainable)
 
 # %% ../nbs/05_discriminator.ipynb #17b6fbf5
 class Conv2dLayer(nn.Module):
@@ -90,13 +84,7 @@ class Conv2dLayer(nn.Module):
         self.act_gain = act_defaults(activation)[1]
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         weight = torch.randn([out_channels, in_channels, kernel_size, kernel_size]).to(memory_format=fmt)
-        b = torch.zeros([out_channels]) if bias else None
-        if trainable:
-            self.weight = nn.Parameter(weight)
-            self.bias = nn.Parameter(b) if b is not None else None
-        else:
-            self.register_buffer('weight', weight)
-            self.register_buffer('bias', b)
+        _set_weights(self, weight, torch.zeros([out_channels]) if bias else None, trainable)
 
     def forward(self, x, gain=1):
         w = self.weight * self.weight_gain
