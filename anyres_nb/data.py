@@ -538,8 +538,14 @@ def anyres_make_data(outdir: str,                 # folder to write lr/, hr/ and
                      seed: int = 0,               # data-set seed (scene seeds are seed*2**24 + j)
                      workers: int = 0,            # rendering processes (0: up to 4, as many as CPUs)
                      overwrite: bool = False,     # replace the PNGs of an existing set
+                     panorama: int = 0,           # instead: this many full-turn strips (base x 4 base) in OUTDIR itself
                      quiet: bool = False):        # no progress bar or summary
-    "Write the synthetic any-resolution data set: OUTDIR/lr (base px), OUTDIR/hr (native sizes) and OUTDIR/manifest.json."
+    "Write the synthetic any-resolution data set: OUTDIR/lr (base px), OUTDIR/hr (native sizes) and OUTDIR/manifest.json (or, with --panorama N, N full-turn strips)."
+    if panorama:
+        from anyres_nb.panorama import make_panorama_set          # lazily: the panorama module builds on this one
+        try: make_panorama_set(outdir, n=panorama, h=base, seed=seed, overwrite=overwrite, progress=not quiet)
+        except (FileExistsError, ValueError) as e: raise SystemExit(f"anyres_make_data: error: {e}") from None
+        return
     try: make_synthetic_set(outdir, n_lr=n_lr, n_hr=n_hr, base=base, max_factor=max_factor, min_factor=min_factor,
                             nonsquare=nonsquare, seed=seed, workers=workers or None, overwrite=overwrite, progress=not quiet)
     except (FileExistsError, ValueError) as e: raise SystemExit(f"anyres_make_data: error: {e}") from None

@@ -15,8 +15,8 @@ from .fourier import SynthesisInput
 from .generator import Generator, SynthesisNetwork
 from .data import ImageSet, render_scene, RENDER_VERSION, TURN
 from .losses import AnyresLoss, style_mix
-from .train import (Trainer, IndexStream, ConfigError, CKPT_FORMAT, PRESETS, make_config, check_config,
-                             load_checkpoint, init_distributed, image_grid, to_uint8)
+from .train import (Trainer, IndexStream, ConfigError, PRESETS, load_checkpoint, train, image_grid,
+                             to_uint8)
 from .render import load_generator, seed_latents
 
 # %% auto #0
@@ -380,24 +380,14 @@ class PanoramaTrainer(Trainer):
 def panorama_train(data=None, outdir=None, fov: float | None = None, resume=None, progress: bool = True,
                    max_minutes: float | None = None, **options):
     """Train (or continue, `resume=CKPT`) a 360-degree panorama GAN on the full-turn strips in `data`; `options` as for
-    `train.train` (preset, kimg, batch, gamma, snap, ...). Returns the last checkpoint's path."""
-    rank, world, dev = init_distributed(options.pop('device', 'auto'))
-    ck = None
+    `train.train` (preset, kimg, batch, gamma, snap, ...). The same as `train.train(stage='pano', ...)` (what
+    `anyres_train --stage pano` runs), but refuses to resume a planar run. Returns the last checkpoint's path."""
     if resume:
-        ck = load_checkpoint(resume)
-        if ck.get('stage') != 'pano': raise ConfigError(f"--resume: {resume!r} is a stage {ck.get('stage')!r} checkpoint, not a panorama one")
-        cfg = dict(ck['config'], resume=ck['path'])
-        cfg.update({k: v for k, v in dict(options, outdir=outdir).items() if v is not None and k in ('kimg', 'outdir', 'snap', 'keep', 'log_every')})
-    else:
-        cfg = check_config(make_config(stage='global', data=data, outdir=outdir, **options), world)
-        cfg['fov'] = fov
-    cfg['device'] = str(dev)
-    tr = PanoramaTrainer(cfg, device=dev, rank=rank, world_size=world)
-    if ck is not None: tr.load_state_dict(ck); tr.last_ckpt = ck['path']
-    if tr.verbose:
-        print(f"stage pano | {tr.p} px frames of {tr.cfg['fov']:g} degrees | {len(tr.lr_images)} strips | batch {tr.cfg['batch']} | "
-              f"{tr.cfg['kimg']} kimg | run folder {tr.outdir}")
-    return tr.fit(progress=progress, max_minutes=max_minutes)
+        try: stage = load_checkpoint(resume).get('stage')
+        except (FileNotFoundError, ValueError) as e: raise ConfigError(f"--resume: {e}") from None
+        if stage != 'pano': raise ConfigError(f"--resume: {str(resume)!r} is a stage {stage!r} checkpoint, not a panorama one")
+        return train(resume=resume, outdir=outdir, progress=progress, max_minutes=max_minutes, **options)
+    return train(stage='pano', data=data, outdir=outdir, fov=fov, progress=progress, max_minutes=max_minutes, **options)
 
 # %% ../nbs/14_panorama.ipynb #305ff9f3
 def generator_class(init_kwargs: dict):
@@ -409,18 +399,5 @@ def generator_class(init_kwargs: dict):
     return Generator
 
 def load_panorama_generator(path, which: str = 'G_ema', device='cpu'):
-    "A generator (eval mode, no gradients) from a checkpoint or run folder of any stage (panoramas included), a network file or a reference pickle."
-    p = Path(path).expanduser()
-    is_ckpt = p.is_dir()
-    if p.is_file() and p.suffix.lower() != '.pkl':
-        with open(p, 'rb') as fh: zipped = fh.read(2) == b'PK'
-        if zipped:
-            blob = torch.load(p, map_location='cpu', weights_only=True)
-            is_ckpt = isinstance(blob, dict) and blob.get('format') == CKPT_FORMAT
-    if not is_ckpt: return load_generator(p, which, device)
-    ck = load_checkpoint(p)
-    if ck.get(which) is None: raise KeyError(f"checkpoint {str(p)!r} holds no generator {which!r}")
-    kw = copy.deepcopy(ck['teacher_kwargs'] if which == 'teacher' else ck['G_kwargs'])
-    G = generator_class(kw)(**kw); G.load_state_dict(ck[which])
-    G.source = f'{p.name} [{which}]'
-    return G.to(device).eval().requires_grad_(False)
+    "A generator (eval mode, no gradients) from a checkpoint or run folder of any stage (panoramas included), a network file or a reference pickle: `render.load_generator`, which builds `generator_class(kwargs)`."
+    return load_generator(path, which, device)

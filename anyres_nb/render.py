@@ -22,7 +22,7 @@ from .train import (PRESETS, CKPT_FORMAT, Progress, generator_from_checkpoint, l
 __all__ = ['BUNDLED_CKPT', 'FULL', 'assets_dir', 'bundled_checkpoint', 'demo_generator_kwargs', 'random_generator',
            'load_generator', 'demo_generator', 'parse_seeds', 'seed_latents', 'ws_from_seeds', 'box_limits',
            'canvas_jobs', 'iter_tiles', 'quantize_uint8', 'render', 'region_limits', 'render_region', 'zoom_limits',
-           'zoom_frames', 'save_gif', 'seam_error', 'anyres_render']
+           'zoom_frames', 'save_gif', 'seam_error', 'is_panorama', 'anyres_render']
 
 # %% ../nbs/10_render.ipynb #5420dab6
 BUNDLED_CKPT = 'demo.pt'   # preferred file name in anyres_nb/assets/
@@ -341,6 +341,34 @@ def _ops_impl(name):
         raise ValueError(f"--ops: unknown implementation {name!r}; available: {ops.available_impls()} (or 'auto')")
     return name
 
+def is_panorama(G) -> bool:
+    "Whether `G` is a 360-degree generator (`training_mode='global-360'`, `14_panorama`'s `PanoramaGenerator`)."
+    return str(getattr(G, 'training_mode', '')) == 'global-360'
+
+def _render_panorama_files(G, ckpt, seeds, outdir, trunc, height, width, yaw, zoom, gif, frames, fps, size, patch_batch,
+                           center, overlap, quiet):
+    "`anyres_render` for a panorama generator: a full-turn PNG (or a pan GIF) per seed; returns the paths."
+    from anyres_nb.panorama import render_panorama, pan_frames        # lazily: the panorama module builds on this one
+    if center is not None or overlap:
+        raise ValueError(f"{ckpt!r} is a 360-degree generator: --center and --overlap do not apply; choose the direction "
+                         "with --yaw (degrees) and, for a --gif, the view width with --zoom")
+    if zoom is not None and not gif:
+        raise ValueError("--zoom applies to the panning --gif of a 360-degree generator; size the full-turn PNG with --height / --width")
+    written = []
+    for s in seeds:
+        ws = ws_from_seeds(G, [s], trunc)
+        if gif:
+            v = int(size or height or G.img_resolution)
+            fr = pan_frames(G, ws, frames, 1. if zoom is None else float(zoom), v, 0. if yaw is None else float(yaw),
+                            batch=patch_batch)
+            written.append(save_gif(fr, outdir/f'seed{s:04d}-pan.gif', fps))
+        else:
+            img = render_panorama(G, ws, height, width, -180. if yaw is None else float(yaw), batch=patch_batch)
+            Image.fromarray(quantize_uint8(img[0]).permute(1, 2, 0).cpu().numpy()).save(outdir/f'seed{s:04d}-pano.png')
+            written.append(outdir/f'seed{s:04d}-pano.png')
+        if not quiet: print(f'wrote {written[-1]}')
+    return written
+
 @call_parse
 def anyres_render(ckpt: str,                  # training checkpoint / run folder / network file (.pt), or the authors' snapshot (.pkl)
                   size: int = None,           # output size in pixels (default: 4x the generator's native size)
@@ -358,14 +386,28 @@ def anyres_render(ckpt: str,                  # training checkpoint / run folder
                   device: str = 'auto',       # 'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...
                   ops_impl: str = 'auto',     # op implementation: 'auto' (fastest registered), 'ref', ...
                   quiet: store_true = False,  # no progress bar or messages
+                  panorama: store_true = False, # a 360-degree generator: full-turn strips (or a pan --gif); implied for one
+                  height: int = None,         # panorama height in pixels (default: native)
+                  width: int = None,          # panorama width in pixels (default: square pixels, a full turn)
+                  yaw: float = None,          # panorama: left edge (PNG, default -180) / first view's centre (GIF, default 0), degrees
                  ):
-    "Render seeds of an any-resolution generator to PNG at any size, a region by --center/--zoom, or a zoom GIF."
+    "Render seeds of an any-resolution generator to PNG at any size, a region by --center/--zoom, or a zoom GIF; of a 360-degree generator, full-turn strips or a pan GIF."
     dev = resolve_device(device)
     G = load_generator(ckpt, which, dev)
+    if panorama and not is_panorama(G):
+        raise ValueError(f"--panorama: {ckpt!r} holds a planar generator (training_mode {getattr(G, 'training_mode', None)!r}); "
+                         "drop --panorama, or pass the checkpoint of a 360-degree run (anyres_train --stage pano)")
+    if not panorama and (height is not None or width is not None or yaw is not None) and not is_panorama(G):
+        raise ValueError("--height / --width / --yaw are for 360-degree generators (--panorama); use --size for a planar one")
+    outdir = Path(outdir); outdir.mkdir(parents=True, exist_ok=True)
+    if is_panorama(G):
+        if not panorama and not quiet: print(f'{ckpt}: a 360-degree generator, rendered as full-turn panoramas (--panorama)')
+        with ops.use_impl(_ops_impl(ops_impl)):
+            return _render_panorama_files(G, ckpt, parse_seeds(seeds), outdir, trunc, height, width, yaw, zoom, gif, frames,
+                                          fps, size, patch_batch, center, overlap, quiet)
     size = int(size or 4*G.img_resolution)
     cxy, region = _parse_center(center), (center is not None or zoom is not None)
     z = 1. if zoom is None else float(zoom)
-    outdir = Path(outdir); outdir.mkdir(parents=True, exist_ok=True)
     seeds = parse_seeds(seeds)
     written = []
     with ops.use_impl(_ops_impl(ops_impl)):

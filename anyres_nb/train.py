@@ -19,12 +19,12 @@ from .losses import (AnyresLoss, lazy_adam_kwargs, ema_kimg_for, ema_beta, updat
                               scale_inputs)
 
 # %% auto #0
-__all__ = ['PRESETS', 'DEFAULTS', 'CKPT_FORMAT', 'RESUMABLE_OVERRIDES', 'DEMO', 'make_config', 'ConfigError', 'check_config',
-           'save_checkpoint', 'list_checkpoints', 'prune_checkpoints', 'load_checkpoint', 'generator_from_checkpoint',
-           'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'resolve_device', 'all_reduce_mean_',
-           'PlainBar', 'Progress', 'NonFiniteLossError', 'Trainer', 'render_tiled', 'to_uint8', 'image_grid',
-           'read_log', 'plot_log', 'prepare_config', 'train', 'window_transform', 'render_window', 'anyres_train',
-           'render_demo', 'run_demo', 'anyres_demo']
+__all__ = ['PRESETS', 'DEFAULTS', 'STAGES', 'CKPT_FORMAT', 'RESUMABLE_OVERRIDES', 'DEMO', 'make_config', 'ConfigError',
+           'check_config', 'save_checkpoint', 'list_checkpoints', 'prune_checkpoints', 'load_checkpoint',
+           'generator_from_checkpoint', 'step_seed', 'step_generator', 'IndexStream', 'init_distributed',
+           'resolve_device', 'all_reduce_mean_', 'PlainBar', 'Progress', 'NonFiniteLossError', 'Trainer',
+           'render_tiled', 'to_uint8', 'image_grid', 'read_log', 'plot_log', 'prepare_config', 'train',
+           'window_transform', 'render_window', 'anyres_train', 'render_demo', 'run_demo', 'anyres_demo']
 
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
@@ -59,7 +59,7 @@ DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=No
                 scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive',
                 teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
                 xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
-                min_images=4, res=None, ops='auto', G_kwargs=None, D_kwargs=None, scale_affine_init='zero')
+                min_images=4, res=None, ops='auto', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
 
 def make_config(**kwargs):
     "A complete run config: `DEFAULTS`, then the preset's values, then `kwargs` (None means 'not given'; `G_kwargs`/`D_kwargs` update the preset's network shapes). Pure: touches no file."
@@ -114,10 +114,34 @@ def _open_images(path, what):
     if len(images) == 0: raise ConfigError(f"{what}: {str(p)!r} holds no readable images.")
     return images
 
+STAGES = ('global', 'patch', 'pano')
+
+def _check_panorama(cfg, strips):
+    "The `pano` stage's rules: no teacher or high-res set, and full-turn strips whose `fov`-degree frames are square."
+    if cfg.get('fov') is not None and cfg['stage'] != 'pano':
+        raise ConfigError(f"--fov applies to --stage pano (360-degree panoramas) only; drop it for --stage {cfg['stage']}.")
+    if cfg['stage'] != 'pano': return cfg
+    for k in ('teacher', 'data_hr'):
+        if cfg.get(k) and not cfg.get('resume'):
+            raise ConfigError(f"--stage pano trains from full-turn strips alone; drop --{k} (it is for --stage patch).")
+    sizes = _image_sizes(strips); h, w = sizes[0]
+    fov = float(cfg['fov']) if cfg.get('fov') is not None else 360 * h / w
+    if not 0 < fov <= 180:
+        raise ConfigError(f"--fov must be one frame's field of view in degrees, in (0, 180], got {fov:g}"
+                          + ("" if cfg.get('fov') is not None else f" (from strip {_image_name(strips, 0)}'s aspect, 360 h / w: "
+                             "are these full-turn strips, at least twice as wide as tall?)"))
+    for i, (h, w) in enumerate(sizes):
+        if abs(w * fov / 360 - h) > max(1., 0.02 * h):
+            raise ConfigError(f"--data: strip {_image_name(strips, i)} is {h}x{w} px, so a {fov:g}-degree frame of it is "
+                              f"{w * fov / 360:.1f} x {h} px, not square. Pass --fov {360 * h / w:g} (= 360 h / w) or use "
+                              f"full-turn strips {round(h * 360 / fov)} px wide for {h} px of height.")
+    cfg['fov'] = fov
+    return cfg
+
 def check_config(cfg, world_size=1):
     "Validate `cfg` against the files it names; returns a copy with data-derived values filled in. Raises `ConfigError` with a fix-it message."
     cfg = dict(cfg); p = int(cfg['res'])
-    if cfg['stage'] not in ('global', 'patch'): raise ConfigError(f"--stage must be 'global' or 'patch', got {cfg['stage']!r}")
+    if cfg['stage'] not in STAGES: raise ConfigError(f"--stage must be 'global', 'patch' or 'pano', got {cfg['stage']!r}")
     if not cfg.get('outdir'): raise ConfigError("--outdir: give the folder where the run writes checkpoints, logs and images.")
     if p < 8 or p & (p - 1): raise ConfigError(f"res: the base size must be a power of two >= 8, got {p}")
     B = int(cfg['batch'])
@@ -133,6 +157,7 @@ def check_config(cfg, world_size=1):
         raise ConfigError(f"--data: only {n_lr} of {len(lr)} images in {cfg['data']!r} are at least {0.75 * p:g} px on their short side "
                           f"(need {cfg['min_images']}); add images, or lower --min_images.")
     cfg['n_lr'] = n_lr
+    cfg = _check_panorama(cfg, lr)
     if cfg['stage'] == 'patch':
         if not cfg.get('teacher') and not cfg.get('resume'):
             raise ConfigError("--stage patch needs --teacher CKPT: the stage-1 checkpoint whose G_ema becomes the frozen teacher "
@@ -207,10 +232,11 @@ def load_checkpoint(path, map_location='cpu'):
     return ck
 
 def generator_from_checkpoint(ck, which='G_ema', device='cpu'):
-    "Rebuild a generator (`'G_ema'`, `'G'` or `'teacher'`) from a checkpoint dict or path, in eval mode."
+    "Rebuild a generator (`'G_ema'`, `'G'` or `'teacher'`) from a checkpoint dict or path, in eval mode (a `PanoramaGenerator` for stage 'pano')."
     if not isinstance(ck, dict): ck = load_checkpoint(ck)
-    kw = ck['teacher_kwargs'] if which == 'teacher' else ck['G_kwargs']
-    G = Generator(**copy.deepcopy(kw))
+    from anyres_nb.panorama import generator_class      # lazily: the panorama module builds on this one
+    kw = copy.deepcopy(ck['teacher_kwargs'] if which == 'teacher' else ck['G_kwargs'])
+    G = generator_class(kw)(**kw)                          # a PanoramaGenerator for a 'pano' run, else Generator
     G.load_state_dict(ck[which]); return G.to(device).eval().requires_grad_(False)
 
 # %% ../nbs/09_train.ipynb #f4e62379
@@ -628,16 +654,20 @@ def prepare_config(world_size=1, **options):
     return cfg, None
 
 def train(progress=True, max_minutes=None, **options):
-    "Run (or continue) one training stage with `options` as on the command line (`max_minutes`: stop early after that much wall time); returns the last checkpoint's path."
+    "Run (or continue) one training stage (`global`, `patch`, or `pano`: `panorama.PanoramaTrainer`) with `options` as on the command line (`max_minutes`: stop early after that much wall time); returns the last checkpoint's path."
     rank, world, dev = init_distributed(options.get('device', 'auto'))
     cfg, ck = prepare_config(world_size=world, **options)
     cfg['device'] = str(dev)
-    tr = Trainer(cfg, device=dev, rank=rank, world_size=world, resume_ckpt=ck)
+    if cfg['stage'] == 'pano':
+        from anyres_nb.panorama import PanoramaTrainer   # lazily: the panorama module builds on this one
+        tr = PanoramaTrainer(cfg, device=dev, rank=rank, world_size=world)
+    else: tr = Trainer(cfg, device=dev, rank=rank, world_size=world, resume_ckpt=ck)
     if ck is not None:
         tr.load_state_dict(ck); tr.last_ckpt = ck['path']
         if tr.verbose: print(f"resumed from {ck['path']} at step {tr.step} ({tr.nimg / 1000:.2f} kimg)")
     if tr.verbose:
-        print(f"stage {cfg['stage']} | preset {cfg['preset']} | {cfg['res']} px | batch {cfg['batch']} on {world} process(es), {dev} | "
+        px = f"{cfg['res']} px frames of {tr.cfg['fov']:g} degrees" if cfg['stage'] == 'pano' else f"{cfg['res']} px"
+        print(f"stage {cfg['stage']} | preset {cfg['preset']} | {px} | batch {cfg['batch']} on {world} process(es), {dev} | "
               f"{cfg['kimg']} kimg | run folder {tr.outdir}")
     return tr.fit(progress=progress, max_minutes=max_minutes)
 
@@ -663,8 +693,8 @@ def render_window(G, z, n, window, chunk=64):
 
 # %% ../nbs/09_train.ipynb #32202089
 @call_parse
-def anyres_train(stage: str = 'global',            # 'global' (stage 1) or 'patch' (stage 2)
-                 data: str = None,                 # low-resolution images (folder or .zip)
+def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch' (stage 2) or 'pano' (360-degree panoramas)
+                 data: str = None,                 # low-resolution images (folder or .zip); for 'pano': full-turn strips
                  data_hr: str = None,              # high-resolution images for patches (stage 2)
                  teacher: str = None,              # stage-1 checkpoint: initial weights and frozen teacher (stage 2)
                  outdir: str = None,               # run folder: config, log.jsonl, grids/, ckpt-*.pt
@@ -685,6 +715,7 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1) or 'patc
                  base_probability: float = None,   # chance that a stage-2 batch is low-res images (default 0.5)
                  anneal: float = None,             # anneal the largest patch source size over this many kimg
                  scales: str = None,               # discrete patch scales, e.g. '1,0.5,0.25'
+                 fov: float = None,                # 'pano': degrees one square frame shows (default: 360 h / w of the strips)
                  resume: str = None,               # continue from this checkpoint (or run folder)
                  device: str = None,               # 'auto', 'cpu', 'cuda', 'cuda:1', ...
                  seed: int = None,                 # random seed
@@ -693,12 +724,12 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1) or 'patc
                  min_images: int = None,           # refuse data sets with fewer usable images
                  max_minutes: float = None,        # stop (with a checkpoint) after this much wall time
                  quiet: bool = False):             # no progress bar
-    "Train the any-resolution GAN: stage 1 ('global') on low-resolution images, stage 2 ('patch') on random-scale patches with a frozen teacher."
+    "Train the any-resolution GAN: stage 1 ('global') on low-resolution images, stage 2 ('patch') on random-scale patches with a frozen teacher; or a 360-degree panorama GAN ('pano') on full-turn strips."
     opts = {k: v for k, v in dict(stage=stage, data=data, data_hr=data_hr, teacher=teacher, outdir=outdir, preset=preset,
             kimg=kimg, batch=batch, glr=glr, dlr=dlr, gamma=gamma, scale_min=scale_min, scale_max=scale_max,
             scale_mapping_min=scale_mapping_min, scale_mapping_max=scale_mapping_max, scale_mapping_norm=scale_mapping_norm,
             teacher_lambda=teacher_lambda, teacher_mode=teacher_mode, lpips=lpips, base_probability=base_probability,
-            anneal=anneal, scales=scales, resume=resume, device=device, seed=seed, snap=snap, keep=keep,
+            anneal=anneal, scales=scales, fov=fov, resume=resume, device=device, seed=seed, snap=snap, keep=keep,
             min_images=min_images).items() if v is not None}
     if resume: opts = {k: v for k, v in opts.items() if k not in ('stage', 'preset') or v != DEFAULTS[k]}
     try:

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 import ipywidgets as W
 from PIL import Image as PILImage, ImageDraw
-from .render import region_limits, render, render_region, ws_from_seeds
+from .render import region_limits, render, render_region, ws_from_seeds, is_panorama, quantize_uint8
 
 # %% auto #0
-__all__ = ['view_limits', 'to_display', 'png_bytes', 'window_box', 'draw_window', 'Explorer']
+__all__ = ['view_limits', 'pano_view', 'pano_boxes', 'to_display', 'png_bytes', 'window_box', 'draw_boxes', 'draw_window',
+           'Explorer']
 
 # %% ../nbs/12_widgets.ipynb #2d114fc6
 def view_limits(zoom: float = 1., pan_x: float = 0., pan_y: float = 0.) -> list:
@@ -22,14 +23,31 @@ def view_limits(zoom: float = 1., pan_x: float = 0., pan_y: float = 0.) -> list:
     k = 1 - 1/float(zoom)
     return region_limits((float(pan_x)*k, float(pan_y)*k), zoom)
 
+# %% ../nbs/12_widgets.ipynb #b2ac3aa6
+def pano_view(zoom: float = 1., pan_x: float = 0., pan_y: float = 0.) -> tuple:
+    "`(yaw, pitch)` of the explorer's panorama window: `yaw = 180 pan_x` degrees (wrapped into [-180, 180)), `pitch = pan_y (1 - 1/zoom)`."
+    if not zoom >= 1: raise ValueError(f"zoom must be >= 1 (1 = one frame's field of view), got {zoom!r}")
+    return (180.*float(pan_x) + 180.) % 360. - 180., float(pan_y)*(1 - 1/float(zoom))
+
+def pano_boxes(yaw: float, pitch: float, zoom: float, fov: float, width: int, height: int) -> list:
+    "Display-pixel boxes `(x0, y0, x1, y1)` of the window on a `width x height` full-turn strip (left edge -180 degrees): one, or two where it crosses the ends."
+    h = fov/zoom/2
+    x0, x1 = ((yaw - h + 180)/360 % 1)*width, ((yaw + h + 180)/360 % 1)*width
+    y0, y1 = (pitch - 1/zoom + 1)/2*height, (pitch + 1/zoom + 1)/2*height
+    if 2*h >= 360: return [(0., y0, float(width), y1)]
+    if x1 == 0: x1 = float(width)                                   # ends exactly at the right end: one box
+    if x1 > x0: return [(x0, y0, x1, y1)]
+    return [(x0, y0, float(width), y1), (0., y0, x1, y1)]           # crosses the ends: two parts
+
 # %% ../nbs/12_widgets.ipynb #56b1274c
-def to_display(img, size: int, resample: str = 'nearest') -> PILImage.Image:
-    "A uint8 `[3,H,W]` tensor or `[H,W,3]` array as a PIL image enlarged (or shrunk) to `size x size`."
+def to_display(img, size, resample: str = 'nearest') -> PILImage.Image:
+    "A uint8 `[3,H,W]` tensor or `[H,W,3]` array as a PIL image enlarged (or shrunk) to `size x size` (or `size = (width, height)`)."
     if torch.is_tensor(img): img = img.permute(1, 2, 0).cpu().numpy() if img.shape[0] in (1, 3) else img.cpu().numpy()
     im = PILImage.fromarray(np.ascontiguousarray(img))
     methods = dict(nearest=PILImage.NEAREST, bilinear=PILImage.BILINEAR, bicubic=PILImage.BICUBIC, lanczos=PILImage.LANCZOS)
     if resample not in methods: raise ValueError(f"resample must be one of {sorted(methods)}, got {resample!r}")
-    return im if im.size == (size, size) else im.resize((size, size), methods[resample])
+    wh = (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
+    return im if im.size == wh else im.resize(wh, methods[resample])
 
 def png_bytes(im: PILImage.Image) -> bytes:
     "PNG encoding of a PIL image (fast settings: what `ipywidgets.Image` shows)."
@@ -41,20 +59,26 @@ def window_box(limits, size: int) -> tuple:
     f = lambda u: (u + 1)/2*size
     return (f(x0), f(y0), f(x1), f(y1))
 
+def draw_boxes(im: PILImage.Image, boxes, color=(255, 214, 0), width: int = 2) -> PILImage.Image:
+    "A copy of `im` with display-pixel `boxes` `(x0, y0, x1, y1)` drawn as rectangles (each with a darker outline so it shows on light images)."
+    out = im.copy(); d = ImageDraw.Draw(out)
+    for x0, y0, x1, y1 in boxes:
+        d.rectangle([x0 - 1, y0 - 1, x1, y1], outline=(0, 0, 0), width=width + 2)
+        d.rectangle([x0, y0, x1 - 1, y1 - 1], outline=color, width=width)
+    return out
+
 def draw_window(im: PILImage.Image, limits, color=(255, 214, 0), width: int = 2) -> PILImage.Image:
     "A copy of `im` with the window `limits` drawn as a rectangle (and a darker outline so it shows on light images)."
-    out = im.copy(); d = ImageDraw.Draw(out)
-    x0, y0, x1, y1 = window_box(limits, im.size[0])
-    d.rectangle([x0 - 1, y0 - 1, x1, y1], outline=(0, 0, 0), width=width + 2)
-    d.rectangle([x0, y0, x1 - 1, y1 - 1], outline=color, width=width)
-    return out
+    return draw_boxes(im, [window_box(limits, im.size[0])], color, width)
 
 # %% ../nbs/12_widgets.ipynb #e530f86c
 class Explorer:
     """Explore `G` with a log-scale zoom slider (1x to `max_zoom`), pan sliders, seed and truncation controls; shows the
     global view (`global_size` px) with the window drawn on it beside the window rendered at `crop_size` px (default
     `G.img_resolution`), both enlarged to `display_size`. Renders on a worker thread that keeps only the latest request
-    (`threaded=False`: synchronously). Display it as the last expression of a cell, or `display(ex.widget)`."""
+    (`threaded=False`: synchronously). Display it as the last expression of a cell, or `display(ex.widget)`.
+    For a 360-degree generator (`14_panorama`) the global view is the full-turn strip (`global_size` px tall, shown
+    `2 display_size` wide), the window `panorama.render_view`, and `pan x` turns round (`yaw = 180 pan_x`)."""
     def __init__(self, G, seed: int = 0, truncation_psi: float = 1., max_zoom: float = 16., crop_size: int | None = None,
                  global_size: int | None = None, display_size: int = 256, c=None, threaded: bool = True,
                  resample: str = 'nearest', batch: int = 16):
@@ -62,16 +86,24 @@ class Explorer:
         self.G, self.c, self.batch, self.resample = G, c, batch, resample
         self.crop_size, self.global_size = int(crop_size or G.img_resolution), int(global_size or G.img_resolution)
         self.display_size, self.max_zoom, self.threaded = int(display_size), float(max_zoom), threaded
+        self.panorama = is_panorama(G)
+        if self.panorama:                                           # a full-turn strip, twice the window's width
+            from anyres_nb.panorama import panorama_geometry       # lazily: the panorama module is optional here
+            geo = panorama_geometry(G)
+            self.fov, self.strip_width = float(geo['fov']), int(round(self.global_size*geo['turn_px']/geo['res']))
+            self.global_display = (2*self.display_size, max(1, int(round(2*self.display_size*self.global_size/self.strip_width))))
+        else: self.global_display = (self.display_size, self.display_size)
         sl = dict(continuous_update=True, layout=W.Layout(width='300px'))
         self.zoom = W.FloatLogSlider(value=1., base=2, min=0, max=math.log2(max_zoom), step=1/32, description='zoom',
                                      readout_format='.2f', **sl)
-        self.pan_x = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan x', **sl)
+        self.pan_x = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan x', **sl)   # panorama: yaw / 180
         self.pan_y = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan y', **sl)
         self.seed = W.BoundedIntText(value=int(seed), min=0, max=2**32 - 1, description='seed', layout=W.Layout(width='200px'))
         self.trunc = W.FloatSlider(value=float(truncation_psi), min=0, max=1.5, step=0.05, description='truncation', **sl)
         self.label, self.status = W.HTML(), W.HTML()
         px = f'{self.display_size}px'
-        self.global_view = W.Image(format='png', layout=W.Layout(width=px, height=px))
+        gw, gh = self.global_display
+        self.global_view = W.Image(format='png', layout=W.Layout(width=f'{gw}px', height=f'{gh}px'))
         self.crop_view = W.Image(format='png', layout=W.Layout(width=px, height=px))
         for w, name in [(self.zoom, 'zoom'), (self.pan_x, 'pan-x'), (self.pan_y, 'pan-y'), (self.seed, 'seed'),
                         (self.trunc, 'trunc'), (self.label, 'label'), (self.status, 'status'),
@@ -97,16 +129,32 @@ class Explorer:
                     pan_x=float(self.pan_x.value), pan_y=float(self.pan_y.value))
 
     def limits(self, params: dict | None = None) -> list:
-        "The window `[(y0,y1),(x0,x1)]` for `params` (default: the controls' values)."
+        "The window `[(y0,y1),(x0,x1)]` for `params` (default: the controls' values); for a panorama `(yaw, pitch)` (`pano_view`)."
         p = params or self.params()
+        if self.panorama: return pano_view(p['zoom'], p['pan_x'], p['pan_y'])
         return view_limits(p['zoom'], p['pan_x'], p['pan_y'])
+
+    def _boxes(self, p) -> list:
+        if not self.panorama: return [window_box(self.limits(p), self.display_size)]
+        yaw, pitch = self.limits(p)
+        return pano_boxes(yaw, pitch, p['zoom'], self.fov, *self.global_display)
 
     @property
     def box(self) -> tuple:
-        "The window drawn on the global view, in display pixels `(x0, y0, x1, y1)`."
-        return window_box(self.limits(self.shown), self.display_size)
+        "The window drawn on the global view, in display pixels `(x0, y0, x1, y1)` (for a panorama: its first part)."
+        return self._boxes(self.shown)[0]
+
+    @property
+    def boxes(self) -> list:
+        "All parts of the window drawn on the global view: one box, or two where a panorama's window crosses the strip's ends."
+        return self._boxes(self.shown)
 
     def _label(self, p, lim) -> str:
+        if self.panorama:
+            yaw, pitch = lim; z = p['zoom']
+            return (f"yaw <b>{yaw:+.1f}°</b>, pitch {pitch:+.2f}, zoom <b>{z:.2f}x</b>: this {self.crop_size} px window is "
+                    f"{self.fov/z:.1f}° wide, a view of the full turn at <b>{self.crop_size*360*z/self.fov:.0f} x "
+                    f"{self.crop_size*z:.0f} px</b>")
         full = self.crop_size*p['zoom']
         (y0, y1), (x0, x1) = lim
         return (f"zoom <b>{p['zoom']:.2f}x</b>: this {self.crop_size} px window is a crop of the full image at "
@@ -118,13 +166,11 @@ class Explorer:
         key = (p['seed'], p['psi'])
         if key != self._key:                                        # new image: styles and global view
             self._ws = ws_from_seeds(self.G, [p['seed']], p['psi'], self.c)
-            g = render(self.G, self._ws, self.global_size, batch=self.batch, c=self.c, dtype=torch.uint8)[0]
-            self._global, self._key = to_display(g, self.display_size, 'bicubic'), key
+            self._global, self._key = to_display(self.render_global(self._ws), self.global_display, 'bicubic'), key
         lim = self.limits(p)
-        crop = render_region(self.G, self._ws, limits=lim, size=self.crop_size, batch=self.batch, c=self.c,
-                             dtype=torch.uint8)[0]
+        crop = self.render_window(self._ws, p)
         crop_png = png_bytes(to_display(crop, self.display_size, self.resample))
-        glob_png = png_bytes(draw_window(self._global, lim))
+        glob_png = png_bytes(draw_boxes(self._global, self._boxes(p)))
         dt = time.perf_counter() - t0
         with self.global_view.hold_sync(), self.crop_view.hold_sync():
             self.crop_view.value, self.global_view.value = crop_png, glob_png
@@ -132,6 +178,23 @@ class Explorer:
         self.status.value = f'<small>rendered in {1e3*dt:.0f} ms</small>'
         self.shown, self.n_renders = p, self.n_renders + 1
         self.timings.append(dt)
+
+    def render_global(self, ws) -> torch.Tensor:
+        "The global view of styles `ws` as uint8 `[3, H, W]`: the whole image, or a panorama's full-turn strip."
+        if self.panorama:
+            from anyres_nb.panorama import render_panorama
+            return quantize_uint8(render_panorama(self.G, ws, self.global_size, self.strip_width, batch=self.batch))[0]
+        return render(self.G, ws, self.global_size, batch=self.batch, c=self.c, dtype=torch.uint8)[0]
+
+    def render_window(self, ws, params: dict | None = None) -> torch.Tensor:
+        "The window for `params` (default: the controls' values) at `crop_size` px as uint8 `[3, crop_size, crop_size]`."
+        p = params or self.params()
+        if self.panorama:
+            from anyres_nb.panorama import render_view
+            yaw, pitch = self.limits(p)
+            return quantize_uint8(render_view(self.G, ws, yaw, p['zoom'], pitch, self.crop_size, batch=self.batch))[0]
+        return render_region(self.G, ws, limits=self.limits(p), size=self.crop_size, batch=self.batch, c=self.c,
+                             dtype=torch.uint8)[0]
 
     # ---- requests: the latest one wins ------------------------------------------------------------------------
     def _changed(self, change):

@@ -26,6 +26,15 @@ def anyres_train_cmd(tmp):
     return [sys.executable, str(script)]
 
 
+def console_cmd(tmp, name, module):
+    "The installed console script `name` when there is one, else a file calling `anyres_nb.<module>.<name>()`."
+    exe = Path(sys.executable).with_name(name)
+    if exe.exists(): return [str(exe)]
+    script = Path(tmp) / f'{name}.py'
+    script.write_text(f'from anyres_nb.{module} import {name}\n{name}()\n')
+    return [sys.executable, str(script)]
+
+
 def run(cmd, **kw):
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600, **kw)
     return r
@@ -123,3 +132,29 @@ def test_demo_quick(tmp_path):
     assert 'renders in' in r.stdout
     names = {p.name for p in (out / 'renders').iterdir()}
     assert {'seed00-1x.png', 'seed00-8x.png', 'zoom.gif', 'seed00-stage1-vs-stage2-4x.png'} <= names
+
+
+def test_panorama_train_and_render(tmp_path):
+    "360-degree panoramas from the command line: strips, a 2-step `--stage pano` run, full-turn PNGs whose ends meet."
+    import numpy as np
+    from PIL import Image
+    from anyres_nb.panorama import wrap_seam
+    strips, run_dir, out = tmp_path / 'strips', tmp_path / 'pano', tmp_path / 'render'
+    r = run(console_cmd(tmp_path, 'anyres_make_data', 'data') + [str(strips), '--panorama', '8', '--quiet'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(list(strips.glob('*.png'))) == 8
+    r = run(anyres_train_cmd(tmp_path) + ['--stage', 'pano', '--data', str(strips), '--outdir', str(run_dir), '--preset', 'demo',
+                                          '--kimg', '0.008', '--batch', '4', '--quiet'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'frames of 90 degrees' in r.stdout, r.stdout[-2000:]
+    c = torch.load(sorted(run_dir.glob('ckpt-*.pt'))[-1], weights_only=True)
+    assert (c['stage'], c['step'], c['G_kwargs']['training_mode'], c['G_kwargs']['fov']) == ('pano', 2, 'global-360', 90.)
+    ar = console_cmd(tmp_path, 'anyres_render', 'render')
+    r = run(ar + [str(run_dir), '--panorama', '--seeds', '0,1', '--outdir', str(out), '--quiet'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    imgs = np.stack([np.asarray(Image.open(out / f'seed{s:04d}-pano.png')) for s in (0, 1)])
+    assert imgs.shape == (2, 32, 128, 3)                       # native height, a full turn of square pixels
+    seam = wrap_seam(torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    assert seam['ratio'] < 1.5, seam
+    r = run(ar + [str(run_dir), '--panorama', '--center', '0.5,0.5', '--outdir', str(out), '--quiet'])
+    assert r.returncode != 0 and '--yaw' in r.stderr, r.stderr[-2000:]
