@@ -162,8 +162,10 @@ def check_config(cfg, world_size=1):
         if not cfg.get('teacher') and not cfg.get('resume'):
             raise ConfigError("--stage patch needs --teacher CKPT: the stage-1 checkpoint whose G_ema becomes the frozen teacher "
                               "(train one with --stage global first).")
-        if cfg.get('teacher') and not cfg.get('resume') and not Path(cfg['teacher']).expanduser().is_file():
-            raise ConfigError(f"--teacher: {cfg['teacher']!r} is not a file; pass a checkpoint written by a --stage global run.")
+        tp = Path(cfg['teacher']).expanduser() if cfg.get('teacher') else None
+        if tp is not None and not cfg.get('resume') and not (tp.is_file() or (tp.is_dir() and list_checkpoints(tp))):
+            raise ConfigError(f"--teacher: {cfg['teacher']!r} is neither a checkpoint file nor a run folder with one; "
+                              "pass what a --stage global run wrote (its folder: the newest checkpoint is used).")
         if not cfg.get('data_hr'): raise ConfigError("--stage patch needs --data_hr DIR: the high-resolution images to take patches from.")
         hr = _open_images(cfg['data_hr'], '--data_hr'); sizes = _image_sizes(hr)
         smax, smin = cfg['scale_max'], cfg['scale_min']
@@ -650,7 +652,7 @@ def prepare_config(world_size=1, **options):
         if t['stage'] != 'global': raise ConfigError(f"--teacher: {cfg['teacher']!r} is a stage {t['stage']!r} checkpoint; pass a --stage global one.")
         if t['G_kwargs']['img_resolution'] != cfg['res']:
             raise ConfigError(f"--teacher: it renders {t['G_kwargs']['img_resolution']} px but this run's base size is {cfg['res']} px; use the teacher's --preset.")
-        cfg['_teacher_ckpt'] = t
+        cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
     return cfg, None
 
 def train(progress=True, max_minutes=None, **options):
@@ -696,7 +698,7 @@ def render_window(G, z, n, window, chunk=64):
 def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch' (stage 2) or 'pano' (360-degree panoramas)
                  data: str = None,                 # low-resolution images (folder or .zip); for 'pano': full-turn strips
                  data_hr: str = None,              # high-resolution images for patches (stage 2)
-                 teacher: str = None,              # stage-1 checkpoint: initial weights and frozen teacher (stage 2)
+                 teacher: str = None,              # stage-1 checkpoint (or its run folder): initial weights and frozen teacher (stage 2)
                  outdir: str = None,               # run folder: config, log.jsonl, grids/, ckpt-*.pt
                  preset: str = 'demo',             # network and hyper-parameter preset: t, r or demo
                  kimg: float = None,               # train until this many thousand images
