@@ -8,7 +8,7 @@ OUT ?= out/demo
 TORCH_CPU ?= torch==2.13.0
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: browser env demo test sync nbtest pytest export readme bench clean
+.PHONY: browser env demo test sync nbtest pytest export readme bench experiment bundle clean
 
 env: $(VENV)/.installed
 
@@ -50,6 +50,17 @@ export: env
 
 bench: env
 	$(BIN)/python tests/bench/loader.py
+	$(BIN)/python tests/bench/generator_speed.py
+	$(BIN)/python tests/bench/train_speed.py
+	$(BIN)/python tests/bench/render_speed.py
+
+# issue 7's controlled experiment (about 1.5 hours on 2 busy cores); writes experiments/controlled/
+experiment: env
+	OMP_NUM_THREADS=1 $(BIN)/python experiments/controlled.py --kimg1 12 --kimg2 5
+
+# retrain the checkpoint shipped in anyres_nb/assets/demo.pt (about 1 hour); writes out/bundle/demo.pt
+bundle: env
+	BIN=$(BIN) bash experiments/bundled_checkpoint.sh out/bundle
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
