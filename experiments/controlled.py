@@ -18,7 +18,9 @@ Models, all with the `demo` preset:
 
 Evaluated per model, at 32, 64 and 128 px against the held-out scenes at the same size: SWD per Laplacian level (x1e3,
 finest level first), the log-spectral distance over the upper half of the frequencies (dB), and scale consistency (the
-2x and 4x renderings Lanczos-shrunk back, PSNR against the 1x rendering). Also written: radially averaged spectra at
+2x and 4x renderings Lanczos-shrunk back, PSNR against the 1x rendering), each averaged over `--eval_seeds` (each seed
+its own held-out scenes and latents; `by_seed` keeps them apart), and, as a noise floor, the same distances between two
+disjoint held-out sets. Also written: radially averaged spectra at
 128 px, and crops of the 4x renderings (`crops_4x.png`).
 
 Everything is written under `--outdir` (data, runs, checkpoints); the small results (`results.json`, `crops_4x.png`)
@@ -82,7 +84,7 @@ def evaluate_model(G, real, sizes, upsample, n_cons, seed=0):
     "The table's entries for one generator: SWD per level, spectral distance and spectra per size, consistency."
     p = G.img_resolution; n = len(real[sizes[0]])
     ws = map_latents(G, latents(G, n, seed))
-    out = dict(swd={}, spectral_distance={}, spectrum={}, fake_stats={})
+    out = dict(swd={}, spectral_distance={}, spectrum={})
     fakes = {}
     for s in sizes:
         fake = to_uint8(render_images(G, ws, s, batch=max(1, 16 * p * p // (s * s)), upsample=upsample)).cpu()
@@ -94,6 +96,16 @@ def evaluate_model(G, real, sizes, upsample, n_cons, seed=0):
     wc = ws[:n_cons]
     out['consistency'] = {str(k): v for k, v in scale_consistency(G, wc, ks, batch=4, upsample=upsample).items()}
     return out, fakes
+
+
+def mean_results(rs):
+    "Average the numbers of several `evaluate_model` results (same keys), leaf by leaf; spectra from the first."
+    def avg(vs):
+        if isinstance(vs[0], dict): return {k: avg([v[k] for v in vs]) for k in vs[0]}
+        return float(np.mean(vs))
+    out = {k: avg([r[k] for r in rs]) for k in rs[0] if k not in ('spectrum', 'fake_stats')}
+    out['spectrum'] = rs[0]['spectrum']
+    return out
 
 
 def crops_figure(fakes, real, path, n=4, size=128, crop=64):
@@ -122,6 +134,7 @@ def main(argv=None):
     ap.add_argument('--n_cons', type=int, default=16, help='latents for scale consistency')
     ap.add_argument('--seed', type=int, default=0, help='training seed (data, initialisation, batches)')
     ap.add_argument('--models', default='abcd', help='which models to train and evaluate')
+    ap.add_argument('--eval_seeds', default='0,1', help='evaluation seeds (held-out scenes and latents); the table averages them')
     ap.add_argument('--reeval', action='store_true', help='evaluate again even if results.json has the model')
     ap.add_argument('--quick', action='store_true', help='tiny sizes everywhere: a smoke test of the whole path')
     a = ap.parse_args(argv)
@@ -136,6 +149,7 @@ def main(argv=None):
     ops.set_impl('fast')
     t_start = time.time()
     results['settings'] = dict(kimg1=a.kimg1, kimg2=a.kimg2, n_eval=a.n_eval, n_cons=a.n_cons, seed=a.seed, quick=a.quick,
+                               eval_seeds=a.eval_seeds,
                                preset='demo', batch='preset', sizes=[32, 64, 128], models=MODELS,
                                torch_threads=torch.get_num_threads(), cpus=os.cpu_count(),
                                command=' '.join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])))
@@ -151,7 +165,8 @@ def main(argv=None):
 
     log(f'(a) stage 1: {a.kimg1} kimg')
     ck1, sec = run_stage(out / 'a_stage1', stage='global', kimg=a.kimg1, **common)
-    if sec: results['timings_s']['a'] = round(sec, 1)
+    T = results['timings_s']            # seconds spent on each part, summed over invocations (a resumed run adds)
+    if sec: T['a'] = round(T.get('a', 0.) + sec, 1)
     cks = {'a': ck1}
     stage2 = dict(b={}, c=dict(scales='1,0.5,0.25'), d=dict(teacher_lambda=0.))
     for m in a.models:
@@ -159,22 +174,38 @@ def main(argv=None):
         log(f'({m}) {MODELS[m]}: {a.kimg2} kimg')
         cks[m], sec = run_stage(out / f'{m}_stage2', stage='patch', data_hr=str(data / 'hr'), teacher=ck1, kimg=a.kimg2,
                                 **{**common, 'snap': max(a.kimg2 / 2, 0.016)}, **stage2[m])
-        if sec: results['timings_s'][m] = round(sec, 1)
+        if sec: T[m] = round(T.get(m, 0.) + sec, 1)
         save_json(results, res_path)
 
     sizes = [32, 64, 128]
-    real = heldout(a.n_eval, sizes)
+    eval_seeds = [int(v) for v in str(a.eval_seeds).split(',') if v.strip()]
+    reals = {e: heldout(a.n_eval, sizes, EVAL_SEED0 + 100_000 * e) for e in eval_seeds}
+    real = reals[eval_seeds[0]]
     results['real_spectrum'] = {str(s): [v.tolist() for v in image_spectrum(real[s])] for s in sizes}
+    if len(eval_seeds) > 1:          # the noise floor: two disjoint held-out sets of the same distribution
+        r0, r1 = reals[eval_seeds[0]], reals[eval_seeds[1]]
+        results['real_vs_real'] = dict(
+            swd={str(s): dict(zip([str(r) for r in pyramid_resolutions(s)], sliced_wasserstein(r0[s], r1[s], seed=a.seed)))
+                 for s in sizes},
+            spectral_distance={str(s): spectral_distance(r0[s], r1[s]) for s in sizes})
     results.setdefault('models', {})
     fakes = {}
     for m in a.models:
         G = generator_from_checkpoint(cks[m])
         t0 = time.time()
-        r, fakes[m] = evaluate_model(G, real, sizes, upsample=(m == 'a'), n_cons=a.n_cons, seed=a.seed)
-        ck = load_checkpoint(cks[m])
-        r.update(name=MODELS[m], kimg=float(ck['kimg']), step=int(ck['step']), checkpoint=str(Path(cks[m]).relative_to(out)))
         if m in results['models'] and not a.reeval:
+            fakes[m] = evaluate_model(G, real, sizes, upsample=(m == 'a'), n_cons=1, seed=eval_seeds[0])[1]
             log(f'({m}) kept the evaluation already in {res_path}'); continue
+        by_seed = {}
+        for e in eval_seeds:           # held-out scenes and latents both change with the evaluation seed
+            r, f = evaluate_model(G, reals[e], sizes, upsample=(m == 'a'), n_cons=a.n_cons, seed=e)
+            if e == eval_seeds[0]: fakes[m] = f
+            by_seed[str(e)] = r
+        r = mean_results(list(by_seed.values()))
+        r['by_seed'] = {e: {k: v for k, v in rr.items() if k != 'spectrum'} for e, rr in by_seed.items()}
+        ck = load_checkpoint(cks[m])
+        r.update(name=MODELS[m], kimg=float(ck['kimg']), step=int(ck['step']), checkpoint=str(Path(cks[m]).relative_to(out)),
+                 eval_seeds=eval_seeds)
         results['models'][m] = r
         log(f"({m}) evaluated in {time.time() - t0:.0f} s: SWD mean " +
             ', '.join(f"{s} px {np.mean(list(r['swd'][str(s)].values())):.1f}" for s in sizes) +
@@ -183,7 +214,8 @@ def main(argv=None):
         save_json(results, res_path)
     rows = crops_figure(fakes, real, res_dir / 'crops_4x.png')
     results['crops_rows'] = rows
-    results['timings_s']['total_this_invocation'] = round(time.time() - t_start, 1)
+    results.setdefault('invocations', []).append(dict(command=results['settings']['command'],
+                                                      seconds=round(time.time() - t_start, 1)))
     save_json(results, res_path)
     log(f'results: {res_path}, crops: {res_dir / "crops_4x.png"}')
 
