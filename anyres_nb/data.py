@@ -15,9 +15,9 @@ from fastcore.script import call_parse
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'DEFAULT_MAX_PIXELS', 'TURN', 'RENDER_VERSION', 'PALETTES', 'M_PER_OCTAVE', 'BadImageError',
-           'ImageSkipWarning', 'to_rgb8', 'decode_image', 'image_size', 'ImageSet', 'check_min_size', 'LowResDataset',
-           'scene_params', 'render_scene', 'radial_power_spectrum', 'hr_sizes', 'make_synthetic_set',
-           'anyres_make_data']
+           'ImageSkipWarning', 'to_rgb8', 'decode_image', 'image_size', 'ImageSet', 'check_min_size',
+           'SquareImageDataset', 'LowResDataset', 'frame_is_square', 'scene_params', 'render_scene',
+           'radial_power_spectrum', 'hr_sizes', 'make_synthetic_set', 'anyres_make_data']
 
 # %% ../nbs/06_data.ipynb #d581270c
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif')
@@ -228,7 +228,28 @@ class _ArraySet:
     def __len__(self): return len(self.arrays)
     def __getitem__(self, i): return self.arrays[i]
 
-class LowResDataset(torch.utils.data.Dataset):
+class SquareImageDataset(torch.utils.data.Dataset):
+    """Base of our unlabelled training sets. A subclass sets `size` and defines `get_image(key)` (a uint8 HWC
+    `size x size` array); this gives `[key] -> (uint8 [3,size,size], empty float32 c)` and the attributes
+    StyleGAN-style training loops read."""
+    def __getitem__(self, key):
+        a = self.get_image(key)
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))), torch.zeros([0], dtype=torch.float32)
+
+    @property
+    def resolution(self) -> int: return self.size
+    @property
+    def image_shape(self) -> list: return [3, self.size, self.size]
+    @property
+    def num_channels(self) -> int: return 3
+    @property
+    def label_shape(self) -> list: return [0]
+    @property
+    def label_dim(self) -> int: return 0
+    @property
+    def has_labels(self) -> bool: return False
+
+class LowResDataset(SquareImageDataset):
     "Stage-1 view of an image set: square crop (random or centred), Lanczos resize to `size`, optional x-flip -> `(uint8 [3,size,size], empty float32 c)`."
     def __init__(self, images, size: int, crop: str = 'random', xflip: bool = False, min_frac: float = 0.75,
                  seed: int = 0, **imageset_kwargs):
@@ -276,28 +297,15 @@ class LowResDataset(torch.utils.data.Dataset):
         if s != self.size: a = np.asarray(Image.fromarray(a).resize((self.size, self.size), Image.LANCZOS))
         return a[:, ::-1] if idx >= n else a
 
-    def __getitem__(self, key):
-        a = self.get_image(key)
-        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))), torch.zeros([0], dtype=torch.float32)
-
-    # the attributes StyleGAN-style training loops read
-    @property
-    def resolution(self) -> int: return self.size
-    @property
-    def image_shape(self) -> list: return [3, self.size, self.size]
-    @property
-    def num_channels(self) -> int: return 3
-    @property
-    def label_shape(self) -> list: return [0]
-    @property
-    def label_dim(self) -> int: return 0
-    @property
-    def has_labels(self) -> bool: return False
     @property
     def name(self) -> str: return Path(str(getattr(self.images, 'source', 'images'))).stem
 
 # %% ../nbs/06_data.ipynb #590d1212
 TURN = 4.0            # world units (view heights) per full turn of the panorama
+
+def frame_is_square(h: int, w: int, fov: float, tol: float = 0.02) -> bool:
+    "Whether a `fov`-degree frame of a full-turn `h x w` strip is square: `w fov / 360 = h` to 1 px or `tol h`."
+    return abs(w * fov / 360 - h) <= max(1., tol * h)
 RENDER_VERSION = 1    # bump when the renderer's output changes
 PALETTES = dict(      # zenith, horizon, rock, sun, snow colours (RGB in [0, 1])
     day=dict(zenith=(0.22, 0.42, 0.78), horizon=(0.72, 0.83, 0.95), rock=(0.16, 0.20, 0.22), sun=(1.0, 0.97, 0.88), snow=(0.92, 0.95, 1.0)),

@@ -13,7 +13,7 @@ from PIL import Image
 from .coords import tile_offsets
 from .fourier import SynthesisInput
 from .generator import Generator, SynthesisNetwork
-from .data import ImageSet, render_scene, RENDER_VERSION, TURN
+from .data import ImageSet, SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN
 from .losses import AnyresLoss, style_mix
 from .train import (Trainer, IndexStream, ConfigError, PRESETS, load_checkpoint, train, image_grid,
                              to_uint8)
@@ -254,7 +254,7 @@ def make_panorama_set(outdir, n: int = 64, h: int = 32, w: int | None = None, se
     return manifest
 
 # %% ../nbs/14_panorama.ipynb #f5ebcfb1
-class PanoramaFrames(torch.utils.data.Dataset):
+class PanoramaFrames(SquareImageDataset):
     """Frames of `fov` degrees (default: `360 h / w`, square) at every start column of full-turn strips (a folder, an
     `ImageSet`, or uint8 HWC arrays), wrapping around each strip's end, resized to `size`: `[i] -> (uint8 [3,size,size], empty c)`."""
     def __init__(self, images, size: int, fov: float | None = None, xflip: bool = False, wrap: bool = True):
@@ -267,7 +267,7 @@ class PanoramaFrames(torch.utils.data.Dataset):
         self.frame_w, self.starts = [], []
         for i, (h, w) in enumerate(sizes):
             fw = w*self.fov/360
-            if abs(fw - h) > max(1., 0.02*h):
+            if not frame_is_square(h, w, self.fov):
                 raise ValueError(f"PanoramaFrames: strip {i} is {h}x{w}; a {self.fov:g}-degree frame of it is {fw:.1f} x {h} px, "
                                  f"not square. Pass fov={360*h/w:g} (= 360 h / w) or use strips with w = h*360/fov.")
             fw = int(round(fw)); self.frame_w.append(fw); self.starts.append(w if self.wrap else w - fw + 1)
@@ -284,22 +284,11 @@ class PanoramaFrames(torch.utils.data.Dataset):
 
     def get_image(self, idx: int) -> np.ndarray:
         "Frame `idx` as uint8 HWC."
-        i, x0, fw, flip = self.locate(idx)
+        i, x0, fw, flip = self.locate(int(idx))
         a = np.asarray(self.images[i])
         a = np.take(a, np.arange(x0, x0 + fw) % a.shape[1], axis=1)
         if a.shape[:2] != (self.size, self.size): a = np.asarray(Image.fromarray(a).resize((self.size, self.size), Image.LANCZOS))
         return a[:, ::-1] if flip else a
-
-    def __getitem__(self, idx):
-        a = self.get_image(int(idx))
-        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))), torch.zeros([0], dtype=torch.float32)
-
-    @property
-    def resolution(self) -> int: return self.size
-    @property
-    def image_shape(self) -> list: return [3, self.size, self.size]
-    @property
-    def label_dim(self) -> int: return 0
 
 # %% ../nbs/14_panorama.ipynb #fccab6cb
 def panorama_fakes(G, z=None, c=None, ws=None, starts=None, offsets=None, splice: bool = True, update_emas: bool = False,

@@ -29,7 +29,7 @@ __all__ = ['PRESETS', 'DEFAULTS', 'STAGES', 'CKPT_FORMAT', 'RESUMABLE_OVERRIDES'
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
 from .discriminator import Discriminator
-from .data import ImageSet, LowResDataset, make_synthetic_set
+from .data import ImageSet, LowResDataset, frame_is_square, make_synthetic_set
 from .patches import PatchDataset, PatchIndexSampler
 try: import anyres_nb.fastops            # registers the 'fast' op implementation (02a_fastops), used when ops='auto'
 except ImportError: pass
@@ -131,7 +131,7 @@ def _check_panorama(cfg, strips):
                           + ("" if cfg.get('fov') is not None else f" (from strip {_image_name(strips, 0)}'s aspect, 360 h / w: "
                              "are these full-turn strips, at least twice as wide as tall?)"))
     for i, (h, w) in enumerate(sizes):
-        if abs(w * fov / 360 - h) > max(1., 0.02 * h):
+        if not frame_is_square(h, w, fov):
             raise ConfigError(f"--data: strip {_image_name(strips, i)} is {h}x{w} px, so a {fov:g}-degree frame of it is "
                               f"{w * fov / 360:.1f} x {h} px, not square. Pass --fov {360 * h / w:g} (= 360 h / w) or use "
                               f"full-turn strips {round(h * 360 / fov)} px wide for {h} px of height.")
