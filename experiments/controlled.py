@@ -37,7 +37,7 @@ from PIL import Image
 from anyres_nb import ops
 from anyres_nb.data import make_synthetic_set, render_scene
 from anyres_nb.train import train, load_checkpoint, generator_from_checkpoint, list_checkpoints
-from anyres_nb.metrics import (latents, map_latents, render_images, to_uint8, sliced_wasserstein, spectral_distance,
+from anyres_nb.metrics import (latents, map_latents, fake_images, sliced_wasserstein, spectral_distance,
                                image_spectrum, scale_consistency, pyramid_resolutions)
 
 MODELS = {
@@ -79,21 +79,25 @@ def heldout(n, sizes, seed0=EVAL_SEED0):
             for s in sizes}
 
 
+def render_fakes(G, n, sizes, upsample, seed=0):
+    "`n` generated images per size (uint8 NCHW), the same latents at every size (`metrics.fake_images`)."
+    p = G.img_resolution
+    return {s: fake_images(G, n, s, seed, batch=max(1, 16 * p * p // (s * s)), upsample=upsample) for s in sizes}
+
+
 @torch.no_grad()
 def evaluate_model(G, real, sizes, upsample, n_cons, seed=0):
     "The table's entries for one generator: SWD per level, spectral distance and spectra per size, consistency."
-    p = G.img_resolution; n = len(real[sizes[0]])
-    ws = map_latents(G, latents(G, n, seed))
+    p = G.img_resolution
     out = dict(swd={}, spectral_distance={}, spectrum={})
-    fakes = {}
+    fakes = render_fakes(G, len(real[sizes[0]]), sizes, upsample, seed)
     for s in sizes:
-        fake = to_uint8(render_images(G, ws, s, batch=max(1, 16 * p * p // (s * s)), upsample=upsample)).cpu()
-        fakes[s] = fake
+        fake = fakes[s]
         out['swd'][str(s)] = dict(zip([str(r) for r in pyramid_resolutions(s)], sliced_wasserstein(real[s], fake, seed=seed)))
         out['spectral_distance'][str(s)] = spectral_distance(real[s], fake)
         f, pw = image_spectrum(fake); out['spectrum'][str(s)] = [f.tolist(), pw.tolist()]
     ks = [s // p for s in sizes if s > p]
-    wc = ws[:n_cons]
+    wc = map_latents(G, latents(G, n_cons, seed))       # the first n_cons of the latents rendered above
     out['consistency'] = {str(k): v for k, v in scale_consistency(G, wc, ks, batch=4, upsample=upsample).items()}
     return out, fakes
 
@@ -194,7 +198,7 @@ def main(argv=None):
         G = generator_from_checkpoint(cks[m])
         t0 = time.time()
         if m in results['models'] and not a.reeval:
-            fakes[m] = evaluate_model(G, real, sizes, upsample=(m == 'a'), n_cons=1, seed=eval_seeds[0])[1]
+            fakes[m] = render_fakes(G, a.n_eval, sizes, m == 'a', eval_seeds[0])      # for the crops only
             log(f'({m}) kept the evaluation already in {res_path}'); continue
         by_seed = {}
         for e in eval_seeds:           # held-out scenes and latents both change with the evaluation seed
