@@ -14,9 +14,8 @@ from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 from contextlib import nullcontext
 from . import ops
-from .coords import tile_plan, transform_from_limits
-from .losses import (AnyresLoss, lazy_adam_kwargs, ema_kimg_for, ema_beta, update_ema, load_lpips,
-                              scale_inputs)
+from .coords import transform_from_limits, limits_from_transform
+from .losses import AnyresLoss, lazy_adam_kwargs, ema_kimg_for, ema_beta, update_ema, load_lpips
 
 # %% auto #0
 __all__ = ['PRESETS', 'DEFAULTS', 'STAGES', 'CKPT_FORMAT', 'RESUMABLE_OVERRIDES', 'DEMO', 'make_config', 'ConfigError',
@@ -523,21 +522,10 @@ class Trainer:
 # %% ../nbs/09_train.ipynb #527fd87a
 @torch.no_grad()
 def render_tiled(G, z, n, c=None, psi=1., chunk=64):
-    "Render latents `z` on an `n x n` canvas by tiling `G.img_resolution`-px patches (`tile_plan`), each at its own transform and scale. Returns float `[N,3,n,n]`."
-    p = G.img_resolution; dev = z.device
-    ws = G.mapping(z, c if c is not None else torch.zeros(z.shape[0], 0, device=dev), truncation_psi=psi)
-    plan = tile_plan(n, p); N = z.shape[0]
-    canvas = torch.zeros(N, 3, n, n, device=dev)
-    jobs = [(i, b, T) for i in range(N) for b, T in plan]
-    for k in range(0, len(jobs), chunk):
-        part = jobs[k:k + chunk]
-        w = torch.stack([ws[i] for i, _, _ in part]); T = torch.stack([T for _, _, T in part]).to(dev)
-        kw = dict(transform=T)
-        ms = scale_inputs(G, w[:, 0], None if c is None else c[[i for i, _, _ in part]], T)
-        if ms is not None: kw['mapped_scale'] = ms
-        out = G.synthesis(w, **kw)
-        for (i, (y0, y1, x0, x1), _), im in zip(part, out): canvas[i, :, y0:y1, x0:x1] = im
-    return canvas
+    "Render latents `z` on an `n x n` canvas tiled from `G.img_resolution`-px patches, each at its own transform and scale: `render.render` (`10_render`) of the mapped latents, `chunk` tiles per pass. Returns float `[N,3,n,n]`."
+    from anyres_nb.render import render                 # lazily: the render module builds on this one
+    ws = G.mapping(z, c if c is not None else torch.zeros(z.shape[0], 0, device=z.device), truncation_psi=psi)
+    return render(G, ws, n, batch=chunk, c=c, device=z.device)
 
 def to_uint8(img):
     "Float images in [-1, 1] `[N,3,H,W]` -> uint8 `[N,H,W,3]` numpy."
@@ -680,18 +668,10 @@ def window_transform(cx, cy, s):
 
 @torch.no_grad()
 def render_window(G, z, n, window, chunk=64):
-    "Render the part of the image inside `window` (a `[3,3]` transform) on an `n x n` canvas of patches."
-    p = G.img_resolution; dev = z.device; W = torch.as_tensor(window, dtype=torch.float32)
-    ws = G.mapping(z, torch.zeros(z.shape[0], 0, device=dev))
-    canvas = torch.zeros(z.shape[0], 3, n, n, device=dev)
-    for (y0, y1, x0, x1), T in tile_plan(n, p):
-        Tc = torch.eye(3); Tc[0, 0] = Tc[1, 1] = W[0, 0] * T[0, 0]
-        Tc[0, 2] = W[0, 0] * T[0, 2] + W[0, 2]; Tc[1, 2] = W[1, 1] * T[1, 2] + W[1, 2]
-        Tb = Tc[None].repeat(z.shape[0], 1, 1).to(dev); kw = dict(transform=Tb)
-        ms = scale_inputs(G, z, None, Tb)
-        if ms is not None: kw['mapped_scale'] = ms
-        canvas[:, :, y0:y1, x0:x1] = G.synthesis(ws, **kw)
-    return canvas
+    "Render the part of the image inside `window` (a `[3,3]` transform) on an `n x n` canvas of patches: `render.render` with the window's limits."
+    from anyres_nb.render import render
+    ws = G.mapping(z, torch.zeros(z.shape[0], 0, device=z.device))
+    return render(G, ws, n, batch=chunk, limits=limits_from_transform(window), device=z.device)
 
 # %% ../nbs/09_train.ipynb #32202089
 @call_parse
