@@ -46,7 +46,7 @@ pytest: env
 	$(BIN)/python -m pytest -q tests
 
 export: env
-	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+	$(BIN)/nbdev_export && $(BIN)/python .ci/kernelspec.py && $(BIN)/nbdev_clean
 
 bench: env
 	$(BIN)/python tests/bench/loader.py
