@@ -4,35 +4,12 @@
 
 # %% ../nbs/00_coords.ipynb #8084178a
 from __future__ import annotations
-import os
-from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['fixture_path', 'pixel_centers', 'coord_grid', 'transform_from_limits', 'limits_from_transform', 'apply_transform',
-           'limits_from_box', 'compose_transforms', 'invert_transform', 'scale_of', 'tile_offsets', 'tile_plan']
-
-# %% ../nbs/00_coords.ipynb #4bbf1ef4
-def _search_starts():
-    here = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().resolve()
-    return [Path.cwd().resolve(), here]
-
-def fixture_path(name: str) -> Path:
-    "Path of the reference fixture `name`: `$ANYRES_FIXTURES/name` if that variable is set, else the first `shared/fixtures/name` walking up from the current directory, then from this module's folder."
-    env = os.environ.get('ANYRES_FIXTURES')
-    if env:
-        p = Path(env).expanduser()/name
-        if p.exists(): return p
-        raise FileNotFoundError(f"fixture {name!r} not found in ANYRES_FIXTURES={env!r}; "
-                                "point ANYRES_FIXTURES at the folder that holds the reference fixtures.")
-    starts = _search_starts()
-    for start in starts:
-        for d in [start, *start.parents]:
-            p = d/'shared'/'fixtures'/name
-            if p.exists(): return p
-    raise FileNotFoundError(f"fixture {name!r} not found in any shared/fixtures above {starts[0]} (current directory) "
-                            f"nor above {starts[1]} (the anyres_nb package); set ANYRES_FIXTURES to the folder that holds it.")
+__all__ = ['pixel_centers', 'coord_grid', 'transform_from_limits', 'limits_from_transform', 'apply_transform', 'limits_from_box',
+           'compose_transforms', 'invert_transform', 'scale_of', 'tile_offsets', 'tile_plan']
 
 # %% ../nbs/00_coords.ipynb #d91eb072
 def pixel_centers(n: int, dtype=torch.float32, device=None) -> torch.Tensor:

@@ -60,8 +60,8 @@ def _generator(name):
     from anyres_nb.generator import Generator
     torch.manual_seed(0)
     if name == 'fixture':
-        from anyres_nb.coords import fixture_path
-        fx = torch.load(fixture_path('public_generator.pt'), weights_only=False)
+        from pathlib import Path
+        fx = torch.load(Path(__file__).resolve().parents[1]/'fixtures'/'public_generator.pt', weights_only=False)
         G = Generator(**fx['init_kwargs']); G.load_state_dict(fx['state_dict'])
         return G.eval(), 8
     return Generator(**G256).eval(), 1
