@@ -9,18 +9,30 @@ __all__ = ['USER_ERRORS', 'anyres_make_data', 'anyres_convert', 'anyres_train', 
 from . import data, legacy, train, render, metrics
 
 # %% ../nbs/15_cli.ipynb #e025b071
-import os, sys
+import os, sys, pickle, warnings
 from pathlib import Path
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+               pickle.UnpicklingError)
+
+def _one_line_warnings(prog):
+    "A `warnings.showwarning` printing `PROG: warning: MESSAGE` (no file name, no source line)."
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {message}", file=file or sys.stderr, flush=True)
+    return show
 
 def _console(fn):
     """Run the `call_parse` function `fn` on `sys.argv` as a console script: its Python return value is dropped;
-    a `USER_ERRORS` exception becomes `COMMAND: error: MESSAGE` on stderr and exit status 2 (`ANYRES_DEBUG=1`: raise)."""
-    try: fn()
-    except USER_ERRORS as e:
-        if os.environ.get('ANYRES_DEBUG'): raise
-        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr); sys.exit(2)
+    a `USER_ERRORS` exception becomes `COMMAND: error: MESSAGE` on stderr and exit status 2 (`ANYRES_DEBUG=1`: raise);
+    user warnings become `COMMAND: warning: MESSAGE`, each distinct one once."""
+    prog = Path(sys.argv[0]).name
+    with warnings.catch_warnings():
+        warnings.filterwarnings('once', category=UserWarning)
+        warnings.showwarning = _one_line_warnings(prog)
+        try: fn()
+        except USER_ERRORS as e:
+            if os.environ.get('ANYRES_DEBUG'): raise
+            print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(2)
 
 def anyres_make_data(): "Console entry: `anyres_make_data OUTDIR` (see `06_data`)."; _console(data.anyres_make_data)
 def anyres_convert(): "Console entry: `anyres_convert SRC.pkl DST.pt` (see `13_legacy`)."; _console(legacy.anyres_convert)

@@ -15,7 +15,7 @@ from fastcore.script import call_parse
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'DEFAULT_MAX_PIXELS', 'TURN', 'RENDER_VERSION', 'PALETTES', 'M_PER_OCTAVE', 'BadImageError',
-           'ImageSkipWarning', 'to_rgb8', 'decode_image', 'image_size', 'ImageSet', 'check_min_size',
+           'ImageSkipWarning', 'to_rgb8', 'decode_image', 'image_size', 'ImageSet', 'check_min_size', 'ImageSubset',
            'SquareImageDataset', 'LowResDataset', 'frame_is_square', 'scene_params', 'render_scene',
            'radial_power_spectrum', 'hr_sizes', 'make_synthetic_set', 'anyres_make_data']
 
@@ -98,19 +98,11 @@ def image_size(src, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXEL
     return (w, h) if _orientation(im) in _ORIENT_SWAP else (h, w)
 
 # %% ../nbs/06_data.ipynb #24b97120
+from tqdm import tqdm
+
 def _progress(it, total: int, label: str, show: bool, delay: float = 0.):
-    "Yield from `it`, drawing a text progress bar on stderr when `show` and `delay` seconds have passed (redrawn in place on a terminal, a line per 10% otherwise)."
-    t0, last, tty, started = time.time(), -1., sys.stderr.isatty(), False
-    for i, x in enumerate(it):
-        yield x
-        now, n = time.time(), i + 1
-        if not show or now - t0 < delay: continue
-        due = (now - last > 0.25) if tty else (n*10//max(total, 1) > i*10//max(total, 1))
-        if due or n == total or not started:
-            last, k, started = now, int(30*n/max(total, 1)), True
-            end = '\n' if n == total or not tty else ''
-            sys.stderr.write(('\r' if tty else '') + f"{label}: [{'#'*k}{'.'*(30 - k)}] {n}/{total} {now - t0:5.1f}s" + end)
-            sys.stderr.flush()
+    "Yield from `it` with a tqdm bar on stderr (`label`) when `show`, drawn only once `delay` seconds have passed."
+    yield from tqdm(it, total=total, desc=label, disable=not show, delay=delay, file=sys.stderr, mininterval=0.5)
 
 def _is_mac_junk(name: str) -> bool:
     parts = name.split('/')
@@ -215,6 +207,18 @@ def check_min_size(images, p: int) -> list:
                          f"and the largest image found is {h}x{w} (short side {min(h, w)}). Use a patch size of at "
                          f"most {min(h, w)} or add larger images.")
     return ok
+
+# %% ../nbs/06_data.ipynb #46846ea7
+class ImageSubset:
+    "The images `indices` of an image set, itself an image set: `[i]`, `len`, `.names`, `.sizes`, `.source`."
+    def __init__(self, images, indices):
+        self.images, self.indices = images, [int(i) for i in indices]
+        names = getattr(images, 'names', None) or [f'#{i}' for i in range(len(images))]
+        self.names, self.sizes = [names[i] for i in self.indices], [tuple(images.sizes[i]) for i in self.indices]
+        self.source = getattr(images, 'source', None)
+    def __len__(self): return len(self.indices)
+    def __getitem__(self, i: int) -> np.ndarray: return self.images[self.indices[i]]
+    def __repr__(self): return f"ImageSubset({len(self)} of {len(self.images)} images in {self.source})"
 
 # %% ../nbs/06_data.ipynb #d246876c
 class _ArraySet:
@@ -495,12 +499,26 @@ def _render_job(job):
     return path
 
 # %% ../nbs/06_data.ipynb #976efb2a
+def _check_set_options(n_lr, n_hr, base, min_factor, max_factor, nonsquare, seed, workers):
+    "Refuse impossible sizes and counts before anything is written, naming the option and its range."
+    for k, v in (('n_lr', n_lr), ('n_hr', n_hr), ('seed', seed)):
+        if not (isinstance(v, int) and v >= 0): raise ValueError(f"--{k} must be a whole number >= 0, got {v!r}")
+    if n_lr + n_hr == 0: raise ValueError("--n_lr and --n_hr are both 0: nothing to write; ask for at least one image")
+    if n_lr + n_hr >= 2**24: raise ValueError(f"--n_lr + --n_hr must be below 2**24, got {n_lr + n_hr}")
+    if not (isinstance(base, int) and base >= 8): raise ValueError(f"--base must be a whole number of pixels >= 8, got {base!r}")
+    if not 1 <= min_factor <= max_factor:
+        raise ValueError(f"--min_factor and --max_factor need 1 <= min_factor <= max_factor, got {min_factor:g} and {max_factor:g}")
+    if not 0 <= nonsquare <= 1: raise ValueError(f"--nonsquare is the fraction of non-square HR images, in [0, 1], got {nonsquare:g}")
+    if workers is not None and workers < 0: raise ValueError(f"--workers must be >= 0 (0: up to 4, as many as CPUs), got {workers}")
+
+
+# %% ../nbs/06_data.ipynb #a6676edf
 def make_synthetic_set(outdir, n_lr: int = 1000, n_hr: int = 160, base: int = 32, max_factor: float = 8.,
                        min_factor: float = 2., nonsquare: float = 0.3, seed: int = 0, workers: int | None = None,
                        overwrite: bool = False, progress: bool = True) -> dict:
     "Render `n_lr` scenes at `base` px into `outdir/lr` and `n_hr` others at native 2x..`max_factor`x into `outdir/hr` (PNG), plus `manifest.json`; returns the manifest."
     out = Path(outdir); t0 = time.time()
-    if n_lr + n_hr >= 2**24: raise ValueError("n_lr + n_hr must be below 2**24")
+    _check_set_options(n_lr, n_hr, base, min_factor, max_factor, nonsquare, seed, workers)
     for sub in ('lr', 'hr'):
         d = out/sub
         if d.is_dir() and any(d.iterdir()):
@@ -549,11 +567,11 @@ def anyres_make_data(outdir: str,                 # folder to write lr/, hr/ and
                      panorama: int = 0,           # instead: this many full-turn strips (base x 4 base) in OUTDIR itself
                      quiet: bool = False):        # no progress bar or summary
     "Write the synthetic any-resolution data set: OUTDIR/lr (base px), OUTDIR/hr (native sizes) and OUTDIR/manifest.json (or, with --panorama N, N full-turn strips)."
+    if panorama < 0: raise ValueError(f"--panorama must be a number of strips >= 1 (0: the lr/hr set), got {panorama}")
     if panorama:
+        if base < 8: raise ValueError(f"--base must be a whole number of pixels >= 8, got {base}")
         from anyres_nb.panorama import make_panorama_set          # lazily: the panorama module builds on this one
-        try: make_panorama_set(outdir, n=panorama, h=base, seed=seed, overwrite=overwrite, progress=not quiet)
-        except (FileExistsError, ValueError) as e: raise SystemExit(f"anyres_make_data: error: {e}") from None
+        make_panorama_set(outdir, n=panorama, h=base, seed=seed, overwrite=overwrite, progress=not quiet)
         return
-    try: make_synthetic_set(outdir, n_lr=n_lr, n_hr=n_hr, base=base, max_factor=max_factor, min_factor=min_factor,
-                            nonsquare=nonsquare, seed=seed, workers=workers or None, overwrite=overwrite, progress=not quiet)
-    except (FileExistsError, ValueError) as e: raise SystemExit(f"anyres_make_data: error: {e}") from None
+    make_synthetic_set(outdir, n_lr=n_lr, n_hr=n_hr, base=base, max_factor=max_factor, min_factor=min_factor,
+                       nonsquare=nonsquare, seed=seed, workers=workers or None, overwrite=overwrite, progress=not quiet)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from .ops import FullyConnectedLayer, design_lowpass_filter, filtered_lrelu, layer_schedule, modulated_conv2d
 from .fourier import SynthesisInput
-from .scale import (MappingNetwork, add_scale_style, make_scale_affine, make_scale_norm,
+from .scale import (MappingNetwork, add_scale_style, make_scale_affine, make_scale_branch,
                              scale_from_transform)
 
 # %% ../nbs/04_generator.ipynb #250869cf
@@ -183,9 +183,9 @@ class Generator(torch.nn.Module):
             if missing:
                 raise ValueError(f"training_mode='patch' needs scale_mapping_kwargs with {missing} "
                                  "(e.g. dict(scale_mapping_norm='positive', scale_mapping_min=1, scale_mapping_max=4))")
-            self.scale_norm = make_scale_norm(smk['scale_mapping_norm'], smk['scale_mapping_min'], smk['scale_mapping_max'])
-            self.scale_mapping = MappingNetwork(z_dim=1, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
-                                                normalize_z=smk.get('normalize_scale', True), **_kw(mapping_kwargs))
+            self.scale_norm, code_dim, normalize = make_scale_branch(smk)    # scale -> code (03_scale: 'fourier', ...)
+            self.scale_mapping = MappingNetwork(z_dim=code_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
+                                                normalize_z=normalize, **_kw(mapping_kwargs))
 
     @property
     def use_scale_affine(self):

@@ -17,7 +17,8 @@ import torch
 
 # %% auto #0
 __all__ = ['NETWORK_KEYS', 'FORMAT', 'PersistentRecord', 'SafeUnpickler', 'safe_load_pickle', 'record_state_dict',
-           'build_from_record', 'load_network_pkl', 'save_networks', 'load_networks', 'anyres_convert']
+           'build_from_record', 'load_network_pkl', 'save_networks', 'load_networks', 'sniff_network_file',
+           'anyres_convert']
 
 # %% ../nbs/13_legacy.ipynb #ea6983e5
 @dataclass
@@ -271,11 +272,22 @@ def load_networks(path, map_location='cpu') -> dict:
 # %% ../nbs/13_legacy.ipynb #33751ad1
 from fastcore.script import call_parse
 
+def sniff_network_file(path) -> str:
+    "What `path` is by its first bytes: 'torch' (a zip archive: `torch.save`), 'pickle' (a pickle protocol 2+ header) or 'other'; FileNotFoundError if missing."
+    p = Path(path).expanduser()
+    if not p.is_file(): raise FileNotFoundError(f"{str(p)!r} does not exist or is not a file; check the path")
+    with open(p, 'rb') as fh: head = fh.read(2)
+    return 'torch' if head == b'PK' else 'pickle' if head[:1] == b'\x80' else 'other'
+
 @call_parse
 def anyres_convert(src: str,  # a reference network-snapshot .pkl (StyleGAN3 / anyres-gan)
                    dst: str,  # the weights-only .pt file to write
                   ):
     "Convert a reference snapshot pickle into an anyres_nb network file that loads with weights_only=True."
+    kind = sniff_network_file(src)
+    if kind == 'torch': raise ValueError(f"{src!r} is a torch file (an anyres-nb checkpoint or network file), not the authors' "
+                                         "pickle: it needs no conversion; pass it to anyres_render / anyres_eval as it is")
+    if kind == 'other': raise ValueError(f"{src!r} is not a pickle file; pass a StyleGAN3 / anyres-gan network-snapshot-*.pkl")
     data = load_network_pkl(src)
     nets = {k: v for k, v in data.items() if isinstance(v, torch.nn.Module)}
     extra, dropped = {}, []

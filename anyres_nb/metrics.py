@@ -17,13 +17,13 @@ from .patches import sample_patch, square_box, resize_square
 from .losses import resample_affine, frame_into_patch, scale_inputs
 
 # %% auto #0
-__all__ = ['INCEPTION_HELP', 'as_images', 'to_uint8', 'pyr_down', 'pyr_up', 'pyramid_resolutions', 'laplacian_pyramid',
-           'neighbourhood_positions', 'sample_descriptors', 'normalize_descriptors', 'swd_descriptors',
-           'sliced_wasserstein', 'plot_swd_levels', 'image_spectrum', 'log_spectral_distance', 'spectral_distance',
-           'plot_spectra', 'latents', 'map_latents', 'synthesize', 'tile_render', 'resize_images', 'render_images',
-           'fake_images', 'psnr', 'downsample', 'scale_consistency', 'real_patches', 'fake_patches', 'patch_swd',
-           'feature_stats', 'frechet_distance', 'InceptionFeatures', 'fid_from_images', 'real_at_size', 'evaluate',
-           'format_table', 'anyres_eval']
+__all__ = ['INCEPTION_HELP', 'EVAL_GROUPS', 'EVAL_EXAMPLES', 'as_images', 'to_uint8', 'pyr_down', 'pyr_up', 'pyramid_resolutions',
+           'laplacian_pyramid', 'neighbourhood_positions', 'sample_descriptors', 'normalize_descriptors',
+           'swd_descriptors', 'sliced_wasserstein', 'plot_swd_levels', 'image_spectrum', 'log_spectral_distance',
+           'spectral_distance', 'plot_spectra', 'latents', 'map_latents', 'synthesize', 'tile_render', 'resize_images',
+           'render_images', 'fake_images', 'psnr', 'downsample', 'scale_consistency', 'real_patches', 'fake_patches',
+           'patch_swd', 'feature_stats', 'frechet_distance', 'InceptionFeatures', 'fid_from_images', 'real_at_size',
+           'evaluate', 'format_table', 'plot_evaluation', 'anyres_eval']
 
 # %% ../nbs/11_metrics.ipynb #ee7887cd
 def as_images(x, value_range=(-1, 1), device=None) -> torch.Tensor:
@@ -473,7 +473,9 @@ def evaluate(G, images, num: int = 64, sizes: Sequence[int] = (), patch_num: int
     fake = fake_images(G, len(real), None, seed, psi, batch)
     res['num_real'] = len(real)
     res['swd'] = _levels_dict(sliced_wasserstein(real, fake, seed=seed), p)
-    res['spectral_distance'] = spectral_distance(real, fake)
+    sr, sf = image_spectrum(real), image_spectrum(fake)
+    res['spectral_distance'] = spectral_distance(sr, sf)
+    res['spectrum'] = dict(freqs=np.asarray(sr[0]).tolist(), real=np.asarray(sr[1]).tolist(), fake=np.asarray(sf[1]).tolist())
     log(f"base size {p} px: {len(real)} real and generated images, SWD and spectra done ({time.time() - t0:.0f} s)")
     if feats is not None: res['fid'] = fid_from_images(feats, real, fake)
     for s in sizes:
@@ -517,10 +519,51 @@ def format_table(res: dict) -> str:
     return '\n'.join(f"{a:<{w}}  {b}" for a, b in rows)
 
 # %% ../nbs/11_metrics.ipynb #e34d50cc
-def _ints(s) -> list:
-    return [int(v) for v in str(s).replace(' ', '').split(',') if v] if s not in (None, '') else []
+import argparse
+from fastcore.script import Param
+from .train import grouped_call_parse
 
-@call_parse
+def _ints(s, what='') -> list:
+    try: return [int(v) for v in str(s).replace(' ', '').split(',') if v] if s not in (None, '') else []
+    except ValueError: raise ValueError(f"--{what} must be whole numbers separated by commas, e.g. 2,4,8; got {s!r}") from None
+
+def plot_evaluation(res: dict, path=None):
+    "Figure of an `evaluate` result: spectra of real and generated images at the base size, and SWD (and pSWD) per pyramid level; saved to `path` if given."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(9, 3.2), dpi=70); a, b = fig.subplots(1, 2)
+    if res.get('spectrum'):
+        s = {k: np.asarray(v) for k, v in res['spectrum'].items()}
+        plot_spectra({'real': (s['freqs'], s['real']), 'generated': (s['freqs'], s['fake'])}, ax=a, title=f"spectra at {res['base_size']} px")
+    levels = [k for k in res['swd'] if k != 'mean']
+    bars = {name: [res[key][k] for k in levels] for key, name in (('swd', 'SWD'), ('pswd', 'pSWD')) if key in res}
+    plot_swd_levels(bars, [int(k) for k in levels], ax=b)
+    fig.tight_layout()
+    if path is not None: fig.savefig(path)
+    return fig
+
+EVAL_GROUPS = {'data': ('data', 'data_hr'), 'output': ('json',),
+               'protocol': ('num', 'sizes', 'patch_num', 'patch_min', 'patch_max', 'scales', 'consistency_num', 'method',
+                            'seed', 'trunc', 'upsample', 'inception'),
+               'network and device': ('which', 'batch', 'device')}
+EVAL_EXAMPLES = """examples:
+  anyres_eval runs/s2 --data data/hr --json eval/s2.json          # the table; eval/s2.json and its figure eval/s2.png
+  anyres_eval runs/s2 --data data/hr --sizes 64,128 --trunc 0.7
+  anyres_eval runs/s2 --data data/hr --upsample                   # the baseline: base-size images upsampled"""
+
+def _check_eval_options(data, num, patch_num, consistency_num, batch, method, which, patch_min, patch_max):
+    "Refuse impossible `anyres_eval` options before any work, naming the option and its range."
+    if not data: raise ValueError("--data DIR is required: a folder or .zip of real images")
+    for k, v, lo in (('num', num, 2), ('patch_num', patch_num, 0), ('consistency_num', consistency_num, 0), ('batch', batch, 1),
+                     ('patch_min', patch_min, 1), ('patch_max', patch_max, 1)):
+        if v is not None and v < lo: raise ValueError(f"--{k} must be >= {lo}, got {v}")
+    if patch_min is not None and patch_max is not None and patch_min > patch_max:
+        raise ValueError(f"--patch_min ({patch_min}) must not exceed --patch_max ({patch_max})")
+    if method not in ('lanczos', 'area'): raise ValueError(f"--method must be 'lanczos' or 'area', got {method!r}")
+    if which not in ('G_ema', 'G', 'teacher'): raise ValueError(f"--which must be one of G_ema, G, teacher (the generators a file can hold), got {which!r}")
+
+
+# %% ../nbs/11_metrics.ipynb #33747649
+@grouped_call_parse(EVAL_GROUPS, EVAL_EXAMPLES, dict(data='required'))
 def anyres_eval(ckpt: str,                 # training checkpoint / run folder, network .pt (anyres_convert) or reference .pkl
                 data: str = None,          # folder or .zip of real images
                 json: str = None,          # write the results here as JSON
@@ -534,7 +577,8 @@ def anyres_eval(ckpt: str,                 # training checkpoint / run folder, n
                 scales: str = '2,4,8',     # zoom factors for scale consistency ('' to skip)
                 consistency_num: int = 8,  # latents for scale consistency
                 which: str = 'G_ema',      # network in the checkpoint: G_ema, G or teacher
-                psi: float = 1.,           # truncation
+                trunc: float = 1.,         # truncation psi (1: none), as in anyres_render
+                psi: Param(argparse.SUPPRESS, float) = None,  # the older spelling of --trunc
                 seed: int = 0,             # seed of latents, patches, neighbourhoods and projections
                 method: str = 'lanczos',   # downsampling for scale consistency: lanczos or area
                 batch: int = 16,           # generator batch size
@@ -542,16 +586,24 @@ def anyres_eval(ckpt: str,                 # training checkpoint / run folder, n
                 upsample: store_true = False,  # baseline: measure the base-size image Lanczos-upsampled, not tiled renderings
                ):
     "Evaluate a generator against real images: SWD per level, spectral distance, pSWD, scale consistency (and FID/pFID with --inception)."
-    if not data: raise ValueError("anyres_eval: --data DIR (a folder or .zip of real images) is required")
+    _check_eval_options(data, num, patch_num, consistency_num, batch, method, which, patch_min, patch_max)
+    sizes, scales = _ints(sizes, 'sizes'), _ints(scales, 'scales')
+    if any(s < 8 for s in sizes): raise ValueError(f"--sizes are evaluation sizes in pixels, each >= 8; got {sizes}")
+    if any(s < 2 for s in scales): raise ValueError(f"--scales are zoom factors, each >= 2; got {scales}")
+    for k, v in (('data', data), ('data_hr', data_hr), ('inception', inception)):
+        if v and not Path(v).expanduser().exists(): raise FileNotFoundError(f"--{k}: {v!r} does not exist")
     from anyres_nb.render import load_generator
-    G = load_generator(ckpt, which, device)
-    res = evaluate(G, ImageSet(data), num=num, sizes=_ints(sizes), patch_num=patch_num, patch_targets=(patch_min, patch_max),
-                   patch_images=ImageSet(data_hr) if data_hr else None, scales=_ints(scales), consistency_num=consistency_num,
-                   psi=psi, seed=seed, method=method, inception=inception, batch=batch, upsample=upsample, log=print)
+    from anyres_nb.train import resolve_device
+    G = load_generator(ckpt, which, resolve_device(device))
+    res = evaluate(G, ImageSet(data), num=num, sizes=sizes, patch_num=patch_num, patch_targets=(patch_min, patch_max),
+                   patch_images=ImageSet(data_hr) if data_hr else None, scales=scales, consistency_num=consistency_num,
+                   psi=trunc if psi is None else psi, seed=seed, method=method, inception=inception, batch=batch,
+                   upsample=upsample, log=print)
     res = dict(checkpoint=str(ckpt), data=str(data), **res)
     print(format_table(res))
     if json:
         Path(json).parent.mkdir(parents=True, exist_ok=True)
         Path(json).write_text(_json.dumps(res, indent=1))
         print(f"wrote {json}")
+        plot_evaluation(res, Path(json).with_suffix('.png')); print(f"wrote {Path(json).with_suffix('.png')}")
     return res

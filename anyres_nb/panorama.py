@@ -13,7 +13,7 @@ from PIL import Image
 from .coords import tile_offsets
 from .fourier import SynthesisInput
 from .generator import Generator, SynthesisNetwork
-from .data import ImageSet, SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN
+from .data import ImageSet, ImageSubset, SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN
 from .losses import AnyresLoss, style_mix
 from .train import (Trainer, IndexStream, ConfigError, PRESETS, load_checkpoint, train, image_grid,
                              to_uint8)
@@ -341,7 +341,9 @@ class PanoramaTrainer(Trainer):
     def __init__(self, cfg, device='cpu', rank=0, world_size=1, verbose=True, resume_ckpt=None):
         super().__init__(dict(cfg, stage='global'), device=device, rank=rank, world_size=world_size, verbose=verbose)
         c = self.cfg; self.stage = c['stage'] = 'pano'
-        self.lr = PanoramaFrames(self.lr_images, self.p, fov=c.get('fov'), xflip=c['xflip'])
+        strips = self.lr_images if c.get('fov') is None else ImageSubset(      # the strips check_config did not skip
+            self.lr_images, [i for i, (h, w) in enumerate(self.lr_images.sizes) if frame_is_square(h, w, c['fov'])])
+        self.lr = PanoramaFrames(strips, self.p, fov=c.get('fov'), xflip=c['xflip'])
         c['fov'] = self.lr.fov
         self.lr_stream = IndexStream(len(self.lr), c['seed'], rank, world_size)
         torch.manual_seed(c['seed'])

@@ -12,7 +12,7 @@ from .coords import transform_from_limits, limits_from_box, scale_of
 
 # %% auto #0
 __all__ = ['target_range', 'sample_target', 'PatchSample', 'square_box', 'resize_square', 'sample_patch', 'annealed_target_max',
-           'discrete_targets', 'PatchDataset', 'PatchIndexSampler']
+           'discrete_targets', 'PatchDataset', 'PatchIndexSampler', 'patch_sources']
 
 # %% ../nbs/07_patches.ipynb #d50d569d
 def target_range(n: int, p: int, scale_min: float | None = None, scale_max: float = 1.) -> tuple[float, float]:
@@ -198,3 +198,18 @@ class PatchIndexSampler(torch.utils.data.Sampler):
 
     def state_dict(self): return dict(step=self.step)
     def load_state_dict(self, d): self.step = int(d['step'])
+
+# %% ../nbs/07_patches.ipynb #5af58e9c
+def patch_sources(images, p: int, scale_min: float | None = None, scale_max: float = 1.,
+                  scales: Sequence[float] | None = None) -> tuple[list, list]:
+    "Split an image set (with `.sizes`) into `(usable indices, [(name, reason), ...])` for `p x p` patches at these scales."
+    names = getattr(images, 'names', None) or [f'#{i}' for i in range(len(images.sizes))]
+    need = p / (max(scales) if scales else scale_max)
+    usable, skipped = [], []
+    for i, (h, w) in enumerate(images.sizes):
+        try:
+            discrete_targets(min(h, w), p, scales) if scales else target_range(min(h, w), p, scale_min, scale_max)
+            usable.append(i)
+        except ValueError:
+            skipped.append((names[i], f"{h}x{w} px, short side below the smallest patch source p/scale = {need:g} px"))
+    return usable, skipped

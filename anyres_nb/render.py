@@ -15,14 +15,15 @@ import anyres_nb
 from . import ops, legacy
 from .coords import tile_offsets, transform_from_limits
 from .generator import Generator
-from .train import (PRESETS, CKPT_FORMAT, Progress, generator_from_checkpoint, load_checkpoint,
+from .train import (PRESETS, CKPT_FORMAT, Progress, generator_from_checkpoint, load_checkpoint, grouped_call_parse,
                              resolve_device)
 
 # %% auto #0
-__all__ = ['BUNDLED_CKPT', 'FULL', 'assets_dir', 'bundled_checkpoint', 'demo_generator_kwargs', 'random_generator',
-           'load_generator', 'demo_generator', 'parse_seeds', 'seed_latents', 'ws_from_seeds', 'box_limits',
-           'canvas_jobs', 'iter_tiles', 'quantize_uint8', 'render', 'region_limits', 'render_region', 'zoom_limits',
-           'zoom_frames', 'save_gif', 'seam_error', 'is_panorama', 'anyres_render']
+__all__ = ['BUNDLED_CKPT', 'FULL', 'WHICH', 'RENDER_GROUPS', 'RENDER_EXAMPLES', 'assets_dir', 'bundled_checkpoint',
+           'demo_generator_kwargs', 'random_generator', 'load_generator', 'demo_generator', 'parse_seeds',
+           'seed_latents', 'ws_from_seeds', 'box_limits', 'canvas_jobs', 'iter_tiles', 'quantize_uint8', 'render',
+           'region_limits', 'render_region', 'zoom_limits', 'zoom_frames', 'save_gif', 'seam_error', 'is_panorama',
+           'anyres_render']
 
 # %% ../nbs/10_render.ipynb #5420dab6
 BUNDLED_CKPT = 'demo.pt'   # preferred file name in anyres_nb/assets/
@@ -65,7 +66,7 @@ def random_generator(seed: int = 0, device='cpu', scale_gain: float = 0., **kwar
 def _pick(nets: dict, which: str, path) -> Generator:
     if not isinstance(nets.get(which), Generator):
         have = sorted(k for k, v in nets.items() if isinstance(v, Generator))
-        raise KeyError(f"{str(path)!r} holds no generator {which!r}; it has {have}. Pass which= one of those.")
+        raise ValueError(f"{str(path)!r} holds no generator {which!r}; it has {have}: pass --which (which=) one of those")
     return nets[which]
 
 def load_generator(path, which: str = 'G_ema', device='cpu') -> Generator:
@@ -78,8 +79,11 @@ def load_generator(path, which: str = 'G_ema', device='cpu') -> Generator:
         raise FileNotFoundError(f"generator file {str(p)!r} does not exist; pass a checkpoint (.pt), a run folder "
                                 "or the authors' network pickle (.pkl)")
     else:
-        with open(p, 'rb') as fh: zipped = fh.read(2) == b'PK'     # torch.save writes a zip archive
-        if p.suffix.lower() == '.pkl' or not zipped:
+        kind = legacy.sniff_network_file(p)                         # torch.save writes a zip archive
+        if kind == 'other':
+            raise ValueError(f"{str(p)!r} is neither a checkpoint or network file (.pt, written by torch.save) nor a network "
+                             "pickle (.pkl); pass a ckpt-*.pt, a run folder, a network .pt from anyres_convert or a snapshot .pkl")
+        if kind == 'pickle':
             G = _pick(legacy.load_network_pkl(p), which, p)
         else:
             try: blob = torch.load(p, map_location='cpu', weights_only=True)
@@ -89,7 +93,7 @@ def load_generator(path, which: str = 'G_ema', device='cpu') -> Generator:
             if fmt == CKPT_FORMAT:
                 if blob.get(which) is None:
                     have = [k for k in ('G_ema', 'G', 'teacher') if blob.get(k) is not None]
-                    raise KeyError(f"checkpoint {str(p)!r} holds no generator {which!r}; it has {have}. Pass which= one of those.")
+                    raise ValueError(f"checkpoint {str(p)!r} holds no generator {which!r}; it has {have}: pass --which (which=) one of those")
                 G = generator_from_checkpoint(blob, which)
             elif fmt == legacy.FORMAT:
                 G = _pick(legacy.load_networks(p), which, p)
@@ -329,8 +333,35 @@ def _parse_center(center):
         x, y = (float(v) for v in str(center).split(','))
     except ValueError:
         raise ValueError(f"--center must be 'x,y' in normalized coordinates (-1..1), got {center!r}") from None
+    if not (-1 <= x <= 1 and -1 <= y <= 1):
+        raise ValueError(f"--center {center}: x and y must be in -1..1 (normalized: -1 is the left / top edge, 1 the right / bottom)")
     return x, y
 
+WHICH = ('G_ema', 'G', 'teacher')
+
+def _check_render_options(size, frames, fps, patch_batch, overlap, which, zoom, height, width):
+    "Refuse impossible `anyres_render` options before any work, naming the option and its range."
+    if which not in WHICH:
+        raise ValueError(f"--which must be one of {', '.join(WHICH)} (the generators a file can hold), got {which!r}"
+                         + ("; D is the discriminator, which draws nothing" if which == 'D' else ''))
+    for k, v, lo in (('size', size, 1), ('frames', frames, 1), ('patch_batch', patch_batch, 1), ('overlap', overlap, 0),
+                     ('height', height, 1), ('width', width, 1)):
+        if v is not None and v < lo: raise ValueError(f"--{k} must be >= {lo}, got {v}")
+    if zoom is not None and not zoom > 0: raise ValueError(f"--zoom must be > 0 (1: the whole image, 8: an eighth of its width), got {zoom:g}")
+    if not fps > 0: raise ValueError(f"--fps must be > 0, got {fps:g}")
+
+RENDER_GROUPS = {'what to render': ('seeds', 'trunc', 'size', 'center', 'zoom', 'which'), 'zoom GIF': ('gif', 'frames', 'fps'),
+                 'panorama (360-degree generators)': ('panorama', 'height', 'width', 'yaw'),
+                 'output and speed': ('outdir', 'quiet', 'patch_batch', 'overlap', 'device', 'ops_impl')}
+RENDER_EXAMPLES = """examples:
+  anyres_render runs/s2 --size 512 --seeds 0-3 --outdir renders           # renders/seed0000-512px.png ...
+  anyres_render runs/s2 --size 512 --seeds 3 --center 0.3,-0.2 --zoom 8   # a region: seed0003-512px-z8-c0.3,-0.2.png
+  anyres_render runs/s2 --size 256 --seeds 3 --center=-0.3,0.2 --zoom 16 --gif   # a zoom GIF ('=' before a negative x)
+  anyres_render runs/pano --panorama --seeds 0-3 --height 64              # full turns of a 360-degree run
+CKPT may be a run folder: its newest checkpoint (by the step recorded inside) is used."""
+
+
+# %% ../nbs/10_render.ipynb #95ed7459
 def _ops_impl(name):
     "The op implementation to render with: 'auto' -> 'fast' when `anyres_nb.fastops` registers it, else the current one."
     if name in (None, 'auto'):
@@ -361,15 +392,16 @@ def _render_panorama_files(G, ckpt, seeds, outdir, trunc, height, width, yaw, zo
             v = int(size or height or G.img_resolution)
             fr = pan_frames(G, ws, frames, 1. if zoom is None else float(zoom), v, 0. if yaw is None else float(yaw),
                             batch=patch_batch)
-            written.append(save_gif(fr, outdir/f'seed{s:04d}-pan.gif', fps))
+            written.append(save_gif(fr, outdir/(f'seed{s:04d}-pan-{v}px' + (f'-z{zoom:g}' if zoom is not None else '') + '.gif'), fps))
         else:
             img = render_panorama(G, ws, height, width, -180. if yaw is None else float(yaw), batch=patch_batch)
-            Image.fromarray(quantize_uint8(img[0]).permute(1, 2, 0).cpu().numpy()).save(outdir/f'seed{s:04d}-pano.png')
-            written.append(outdir/f'seed{s:04d}-pano.png')
+            name = f'seed{s:04d}-pano-{img.shape[-2]}x{img.shape[-1]}' + (f'-yaw{float(yaw):g}' if yaw is not None else '') + '.png'
+            Image.fromarray(quantize_uint8(img[0]).permute(1, 2, 0).cpu().numpy()).save(outdir/name)
+            written.append(outdir/name)
         if not quiet: print(f'wrote {written[-1]}')
     return written
 
-@call_parse
+@grouped_call_parse(RENDER_GROUPS, RENDER_EXAMPLES)
 def anyres_render(ckpt: str,                  # training checkpoint / run folder / network file (.pt), or the authors' snapshot (.pkl)
                   size: int = None,           # output size in pixels (default: 4x the generator's native size)
                   seeds: str = '0',           # seeds, e.g. '0,1' or '0-7'
@@ -392,6 +424,8 @@ def anyres_render(ckpt: str,                  # training checkpoint / run folder
                   yaw: float = None,          # panorama: left edge (PNG, default -180) / first view's centre (GIF, default 0), degrees
                  ):
     "Render seeds of an any-resolution generator to PNG at any size, a region by --center/--zoom, or a zoom GIF; of a 360-degree generator, full-turn strips or a pan GIF."
+    _check_render_options(size, frames, fps, patch_batch, overlap, which, zoom, height, width)
+    _parse_center(center); parse_seeds(seeds)                     # refuse bad values before loading anything
     dev = resolve_device(device)
     G = load_generator(ckpt, which, dev)
     if panorama and not is_panorama(G):
@@ -416,13 +450,14 @@ def anyres_render(ckpt: str,                  # training checkpoint / run folder
             if gif:
                 fr = zoom_frames(G, ws, cxy, 1., z if zoom is not None else 8., frames, size, patch_batch,
                                  progress=not quiet)
-                written.append(save_gif(fr, outdir/f'seed{s:04d}-zoom.gif', fps))
+                zmax = z if zoom is not None else 8.
+                written.append(save_gif(fr, outdir/f'seed{s:04d}-{size}px-zoom{zmax:g}-c{cxy[0]:g},{cxy[1]:g}.gif', fps))
             else:
                 lim = region_limits(cxy, z) if region else None
                 n_tiles = len(tile_offsets(size, G.img_resolution, overlap))**2 if size >= G.img_resolution else 1
                 img = render(G, ws, size, batch=patch_batch, overlap=overlap, limits=lim, dtype=torch.uint8,
                              progress=(n_tiles > 64 and not quiet))
-                name = f'seed{s:04d}' + (f'-z{z:g}-c{cxy[0]:g},{cxy[1]:g}' if region else '') + '.png'
+                name = f'seed{s:04d}-{size}px' + (f'-z{z:g}-c{cxy[0]:g},{cxy[1]:g}' if region else '') + '.png'
                 Image.fromarray(img[0].permute(1, 2, 0).numpy()).save(outdir/name)
                 written.append(outdir/name)
             if not quiet: print(f'wrote {written[-1]}')

@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_train.ipynb #9cec781c
 from __future__ import annotations
-import copy, io, json, math, os, sys, time, shutil
+import copy, io, json, math, os, sys, time, shutil, warnings
+from collections import Counter
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,20 +17,23 @@ from contextlib import nullcontext
 from . import ops
 from .coords import transform_from_limits, limits_from_transform
 from .losses import AnyresLoss, lazy_adam_kwargs, ema_kimg_for, ema_beta, update_ema, load_lpips
+from .scale import SCALE_CONDS
 
 # %% auto #0
-__all__ = ['PRESETS', 'DEFAULTS', 'STAGES', 'CKPT_FORMAT', 'RESUMABLE_OVERRIDES', 'DEMO', 'make_config', 'ConfigError',
-           'check_config', 'save_checkpoint', 'list_checkpoints', 'prune_checkpoints', 'load_checkpoint',
-           'generator_from_checkpoint', 'step_seed', 'step_generator', 'IndexStream', 'init_distributed',
-           'resolve_device', 'all_reduce_mean_', 'PlainBar', 'Progress', 'NonFiniteLossError', 'Trainer',
-           'render_tiled', 'to_uint8', 'image_grid', 'read_log', 'plot_log', 'prepare_config', 'train',
-           'window_transform', 'render_window', 'anyres_train', 'render_demo', 'run_demo', 'anyres_demo']
+__all__ = ['PRESETS', 'DEFAULTS', 'STAGES', 'CKPT_FORMAT', 'RUN_FILES', 'RESUMABLE_OVERRIDES', 'TRAIN_GROUPS', 'TRAIN_REQUIRED',
+           'TRAIN_EXAMPLES', 'DEMO', 'make_config', 'ConfigError', 'check_config', 'save_checkpoint', 'checkpoint_info',
+           'list_checkpoints', 'prune_checkpoints', 'load_checkpoint', 'generator_from_checkpoint', 'run_files',
+           'check_outdir', 'clear_run', 'step_seed', 'step_generator', 'IndexStream', 'init_distributed',
+           'resolve_device', 'all_reduce_mean_', 'Progress', 'NonFiniteLossError', 'Trainer', 'render_tiled',
+           'to_uint8', 'image_grid', 'read_log', 'plot_log', 'prepare_config', 'train', 'window_transform',
+           'render_window', 'grouped_parser', 'grouped_call_parse', 'anyres_train', 'render_demo', 'run_demo',
+           'anyres_demo']
 
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
 from .discriminator import Discriminator
-from .data import ImageSet, LowResDataset, frame_is_square, make_synthetic_set
-from .patches import PatchDataset, PatchIndexSampler
+from .data import ImageSet, ImageSubset, ImageSkipWarning, LowResDataset, frame_is_square, make_synthetic_set
+from .patches import PatchDataset, PatchIndexSampler, patch_sources
 try: import anyres_nb.fastops            # registers the 'fast' op implementation (02a_fastops), used when ops='auto'
 except ImportError: pass
 
@@ -55,10 +59,24 @@ PRESETS = {
 DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=None, preset='demo', kimg=None,
                 batch=None, glr=0.0025, dlr=0.002, gamma=None, r1_interval=16, style_mixing_prob=0.,
                 ema_kimg=None, ema_rampup=0.05, blur_init_sigma=0., blur_fade_kimg=None,
-                scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive',
+                scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='fourier',
                 teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
                 xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
-                min_images=4, res=None, ops='auto', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
+                min_images=4, strict=False, res=None, ops='auto', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
+
+_RANGES = dict(kimg=('> 0', lambda v: v > 0), batch=('a whole number >= 1', lambda v: v >= 1 and v == int(v)),
+               snap=('> 0', lambda v: v > 0), keep=('>= 0 (0 keeps every checkpoint)', lambda v: v >= 0),
+               glr=('> 0', lambda v: v > 0), dlr=('> 0', lambda v: v > 0), gamma=('>= 0', lambda v: v >= 0),
+               r1_interval=('>= 0', lambda v: v >= 0), ema_kimg=('>= 0', lambda v: v >= 0), grid=('>= 1', lambda v: v >= 1),
+               teacher_lambda=('>= 0', lambda v: v >= 0), min_images=('>= 1', lambda v: v >= 1),
+               log_every=('>= 1', lambda v: v >= 1), seed=('>= 0', lambda v: v >= 0), anneal=('> 0', lambda v: v > 0),
+               style_mixing_prob=('in [0, 1]', lambda v: 0 <= v <= 1), base_probability=('in [0, 1]', lambda v: 0 <= v <= 1))
+
+def _check_ranges(cfg):
+    "Refuse impossible numbers (`_RANGES`) before anything divides by them, naming the option and its range."
+    for k, (rule, ok) in _RANGES.items():
+        v = cfg.get(k)
+        if v is not None and not (isinstance(v, (int, float)) and ok(v)): raise ConfigError(f"--{k} must be {rule}, got {v!r}")
 
 def make_config(**kwargs):
     "A complete run config: `DEFAULTS`, then the preset's values, then `kwargs` (None means 'not given'; `G_kwargs`/`D_kwargs` update the preset's network shapes). Pure: touches no file."
@@ -70,7 +88,7 @@ def make_config(**kwargs):
     pre = copy.deepcopy(PRESETS[preset])
     G_kw, D_kw = pre.pop('G'), pre.pop('D')
     cfg.update(pre); cfg['preset'] = preset
-    cfg.update({k: v for k, v in kwargs.items() if v is not None})
+    cfg.update({k: v for k, v in kwargs.items() if v is not None}); _check_ranges(cfg)
     if isinstance(cfg['scales'], str): cfg['scales'] = [float(s) for s in cfg['scales'].split(',') if s.strip()]
     if cfg['kimg'] is None: cfg['kimg'] = 1000.
     if cfg['snap'] is None: cfg['snap'] = 50.
@@ -104,16 +122,31 @@ def _image_name(images, i):
             except Exception: pass
     return f'#{i}'
 
-def _open_images(path, what):
+def _open_images(path, what, strict=False):
     if path is None: raise ConfigError(f"{what}: no path given.")
     p = Path(path).expanduser()
     if not p.exists(): raise ConfigError(f"{what}: {str(p)!r} does not exist; pass a folder (or .zip) of images.")
-    try: images = ImageSet(str(p))
+    try: images = ImageSet(str(p), strict=strict)
     except Exception as e: raise ConfigError(f"{what}: cannot read images from {str(p)!r}: {e}") from None
     if len(images) == 0: raise ConfigError(f"{what}: {str(p)!r} holds no readable images.")
     return images
 
 STAGES = ('global', 'patch', 'pano')
+
+def _skip_or_refuse(cfg, images, what, skipped, why, fix):
+    """Stage 2 and panoramas leave out images that cannot serve, with a warning naming each and a count (`strict`:
+    refuse, naming the first); too few left (`min_images`) stops the run, saying how many were usable and skipped."""
+    n_ok = len(images) - len(skipped)
+    if skipped and cfg.get('strict'):
+        raise ConfigError(f"{what}: image {skipped[0][0]} cannot be used ({skipped[0][1]}); {fix}, "
+                          "or drop --strict to skip such images with a warning.")
+    for name, reason in skipped: warnings.warn(f"{what}: skipping {name}: {reason}", ImageSkipWarning)
+    if skipped: warnings.warn(f"{what}: skipped {len(skipped)} of {len(images)} images ({why}); {n_ok} usable", ImageSkipWarning)
+    if n_ok < cfg['min_images']:
+        bad = len(getattr(images, 'skipped', []))
+        raise ConfigError(f"{what}: {n_ok} usable images (need {cfg['min_images']}): {len(skipped)} skipped ({why})"
+                          + (f" and {bad} unreadable files skipped" if bad else "") + f"; {fix}, or lower --min_images.")
+
 
 def _check_panorama(cfg, strips):
     "The `pano` stage's rules: no teacher or high-res set, and full-turn strips whose `fov`-degree frames are square."
@@ -123,19 +156,29 @@ def _check_panorama(cfg, strips):
     for k in ('teacher', 'data_hr'):
         if cfg.get(k) and not cfg.get('resume'):
             raise ConfigError(f"--stage pano trains from full-turn strips alone; drop --{k} (it is for --stage patch).")
-    sizes = _image_sizes(strips); h, w = sizes[0]
+    sizes = _image_sizes(strips)
+    h, w = Counter(sizes).most_common(1)[0][0]                       # the strips' common shape sets the default fov
     fov = float(cfg['fov']) if cfg.get('fov') is not None else 360 * h / w
     if not 0 < fov <= 180:
         raise ConfigError(f"--fov must be one frame's field of view in degrees, in (0, 180], got {fov:g}"
                           + ("" if cfg.get('fov') is not None else f" (from strip {_image_name(strips, 0)}'s aspect, 360 h / w: "
                              "are these full-turn strips, at least twice as wide as tall?)"))
-    for i, (h, w) in enumerate(sizes):
-        if not frame_is_square(h, w, fov):
-            raise ConfigError(f"--data: strip {_image_name(strips, i)} is {h}x{w} px, so a {fov:g}-degree frame of it is "
-                              f"{w * fov / 360:.1f} x {h} px, not square. Pass --fov {360 * h / w:g} (= 360 h / w) or use "
-                              f"full-turn strips {round(h * 360 / fov)} px wide for {h} px of height.")
+    skipped = [(_image_name(strips, i), f"{h}x{w} px, so a {fov:g}-degree frame of it is {w * fov / 360:.1f} x {h} px, not square")
+               for i, (h, w) in enumerate(sizes) if not frame_is_square(h, w, fov)]
+    _skip_or_refuse(cfg, strips, '--data', skipped, f"their {fov:g}-degree frames are not square",
+                    f"pass --fov {360 * h / w:g} (= 360 h / w of the commonest strip shape, {h}x{w}) or use full-turn strips {round(h * 360 / fov)} px wide "
+                    f"for {h} px of height")
     cfg['fov'] = fov
     return cfg
+
+def _usable_patch_sources(cfg, hr):
+    "Indices of the high-res images that can give a patch at the run's scales (the others skipped or refused: `_skip_or_refuse`)."
+    p, smax = int(cfg['res']), cfg['scale_max']
+    usable, skipped = patch_sources(hr, p, cfg['scale_min'], smax, cfg['scales'])
+    need = p / (max(cfg['scales']) if cfg['scales'] else smax)
+    _skip_or_refuse(cfg, hr, '--data_hr', skipped, f"short side below p/scale_max = {need:g} px: they would be upsampled",
+                    f"remove images smaller than {math.ceil(need - 1e-6)} px or raise --scale_max")
+    return usable
 
 def check_config(cfg, world_size=1):
     "Validate `cfg` against the files it names; returns a copy with data-derived values filled in. Raises `ConfigError` with a fix-it message."
@@ -150,12 +193,12 @@ def check_config(cfg, world_size=1):
     if not 0 <= cfg['base_probability'] <= 1: raise ConfigError(f"--base_probability must be in [0, 1], got {cfg['base_probability']}")
     if cfg['teacher_mode'] not in ('inverse', 'forward'): raise ConfigError(f"--teacher_mode must be 'inverse' or 'forward', got {cfg['teacher_mode']!r}")
     if cfg['kimg'] <= 0: raise ConfigError(f"--kimg must be > 0, got {cfg['kimg']}")
-    lr = _open_images(cfg['data'], '--data')
+    lr = _open_images(cfg['data'], '--data', cfg.get('strict'))
     n_lr = sum(min(s) >= 0.75 * p for s in _image_sizes(lr))       # LowResDataset's rule (min_frac 0.75)
     if n_lr < cfg['min_images']:
         raise ConfigError(f"--data: only {n_lr} of {len(lr)} images in {cfg['data']!r} are at least {0.75 * p:g} px on their short side "
                           f"(need {cfg['min_images']}); add images, or lower --min_images.")
-    cfg['n_lr'] = n_lr
+    cfg['n_lr'], cfg['_lr_images'] = n_lr, lr                     # the Trainer reuses the checked sets (each skip reported once)
     cfg = _check_panorama(cfg, lr)
     if cfg['stage'] == 'patch':
         if not cfg.get('teacher') and not cfg.get('resume'):
@@ -166,27 +209,20 @@ def check_config(cfg, world_size=1):
             raise ConfigError(f"--teacher: {cfg['teacher']!r} is neither a checkpoint file nor a run folder with one; "
                               "pass what a --stage global run wrote (its folder: the newest checkpoint is used).")
         if not cfg.get('data_hr'): raise ConfigError("--stage patch needs --data_hr DIR: the high-resolution images to take patches from.")
-        hr = _open_images(cfg['data_hr'], '--data_hr'); sizes = _image_sizes(hr)
+        hr = _open_images(cfg['data_hr'], '--data_hr', cfg.get('strict')); sizes = _image_sizes(hr)
         smax, smin = cfg['scale_max'], cfg['scale_min']
         if not 0 < smax <= 1: raise ConfigError(f"--scale_max must be in (0, 1] (1 = patches at the image's full size p), got {smax}")
         if smin is not None and not 0 < smin <= smax: raise ConfigError(f"--scale_min must be in (0, scale_max={smax}], got {smin}")
         for s in cfg['scales'] or []:
             if not 0 < s <= 1: raise ConfigError(f"--scales are values s = p/size in (0, 1], got {s}")
-        need = p / (max(cfg['scales']) if cfg['scales'] else smax)
-        short = [(min(s), i) for i, s in enumerate(sizes)]
-        usable = [i for m, i in short if m >= need - 1e-6]
-        if len(usable) < len(sizes):
-            m, i = min(short)
-            raise ConfigError(f"--scale_max {smax}: the smallest patch source is p/scale_max = {need:.0f} px, but high-res image "
-                              f"{_image_name(hr, i)} is {m} px on its short side, so it would be upsampled. Remove images smaller "
-                              f"than {math.ceil(need)} px from {cfg['data_hr']!r}, or raise --scale_max to at least {p / m:.3g}.")
-        if len(usable) < cfg['min_images']:
-            raise ConfigError(f"--data_hr: {len(usable)} usable images (need {cfg['min_images']}); add images or lower --min_images.")
-        cfg['n_hr'] = len(usable)
+        usable = _usable_patch_sources(cfg, hr)
+        cfg['n_hr'], cfg['_hr_images'] = len(usable), ImageSubset(hr, usable)
         if cfg['scale_mapping_min'] is None: cfg['scale_mapping_min'] = 1.
         if cfg['scale_mapping_max'] is None: cfg['scale_mapping_max'] = float(max(max(min(s) for s in sizes) / p, 2.))
         if cfg['scale_mapping_max'] <= cfg['scale_mapping_min']:
             raise ConfigError(f"--scale_mapping_max ({cfg['scale_mapping_max']}) must exceed --scale_mapping_min ({cfg['scale_mapping_min']}).")
+        if cfg['scale_cond'] not in SCALE_CONDS:
+            raise ConfigError(f"--scale_cond must be one of {', '.join(SCALE_CONDS)}, got {cfg['scale_cond']!r}")
         if cfg['scale_mapping_norm'] not in ('positive', 'zerocentered'):
             raise ConfigError(f"--scale_mapping_norm must be 'positive' or 'zerocentered', got {cfg['scale_mapping_norm']!r}")
     if cfg.get('lpips'):
@@ -200,34 +236,61 @@ def check_config(cfg, world_size=1):
 CKPT_FORMAT = 'anyres-nb-checkpoint-v1'
 
 def save_checkpoint(state, path):
-    "Write `state` to `path` atomically (temporary file in the same folder, then `os.replace`)."
+    "Write `state` to `path` atomically: into a temporary file in the same folder, flushed to disk, then `os.replace`d onto `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
     try:
-        torch.save(state, tmp); os.replace(tmp, path)
+        with open(tmp, 'wb') as f:
+            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
     return path
 
-def list_checkpoints(folder):
-    "The run folder's checkpoints `ckpt-<step>.pt`, oldest first."
-    return sorted(Path(folder).glob('ckpt-*.pt'))
+def checkpoint_info(path):
+    "`dict(step, run_id, stage)` recorded inside checkpoint `path` (tensors memory-mapped, not read), or None if it is not a readable anyres-nb checkpoint."
+    try: ck = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except Exception: return None
+    if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT: return None
+    return dict(step=int(ck.get('step', -1)), run_id=ck.get('run_id'), stage=ck.get('stage'))
 
-def prune_checkpoints(folder, keep=3):
-    "Delete all but the newest `keep` checkpoints in `folder`."
-    for p in list_checkpoints(folder)[:-keep] if keep > 0 else []: p.unlink()
+def list_checkpoints(folder, run_id=None):
+    "The readable checkpoints `ckpt-*.pt` in `folder` (of run `run_id` only, if given), oldest first by the step recorded inside (ties: by modification time)."
+    found = []
+    for p in Path(folder).glob('ckpt-*.pt'):
+        info = checkpoint_info(p)
+        if info is not None and (run_id is None or info['run_id'] == run_id): found.append((info['step'], p.stat().st_mtime, str(p)))
+    return [Path(p) for *_, p in sorted(found)]
+
+def prune_checkpoints(folder, keep=3, run_id=None, protect=()):
+    "Delete all but the newest `keep` checkpoints of run `run_id` in `folder` (`keep=0`: delete none), never one in `protect`; other runs' files are not touched."
+    if keep <= 0: return
+    protect = {Path(p).resolve() for p in protect}
+    mine = list_checkpoints(folder, run_id)
+    free = [p for p in mine if p.resolve() not in protect]
+    for p in free[:max(len(mine) - keep, 0)]: p.unlink()
+
+
+# %% ../nbs/09_train.ipynb #3217cedd
+def _short(e): return f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]}"
 
 def load_checkpoint(path, map_location='cpu'):
-    "Read a checkpoint (file, or run folder -> its newest checkpoint) with `weights_only=True`."
+    "Read a checkpoint with `weights_only=True`: a file, or a run folder (its newest checkpoint by the step recorded inside)."
     p = Path(path).expanduser()
     if p.is_dir():
         cks = list_checkpoints(p)
-        if not cks: raise FileNotFoundError(f"no ckpt-*.pt in run folder {str(p)!r}")
+        if not cks: raise FileNotFoundError(f"no checkpoint (ckpt-*.pt) found in run folder {str(p)!r}; pass a folder anyres_train wrote, or a checkpoint file")
         p = cks[-1]
     if not p.is_file(): raise FileNotFoundError(f"checkpoint {str(p)!r} not found")
-    ck = torch.load(p, map_location=map_location, weights_only=True)
+    with open(p, 'rb') as fh:
+        if fh.read(2) != b'PK': raise ValueError(f"{str(p)!r} is not an anyres-nb checkpoint (not a file torch.save writes); "
+                                                 "pass a ckpt-*.pt written by anyres_train, or its run folder")
+    try: ck = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise ValueError(f"{str(p)!r} is not an anyres-nb checkpoint (torch cannot read it: {_short(e)}); "
+                         "pass a ckpt-*.pt written by anyres_train, or its run folder") from None
     if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT:
-        raise ValueError(f"{str(p)!r} is not an anyres-nb checkpoint (format {ck.get('format') if isinstance(ck, dict) else type(ck)}); "
+        raise ValueError(f"{str(p)!r} is not an anyres-nb checkpoint (format {ck.get('format') if isinstance(ck, dict) else type(ck).__name__}); "
                          "for the reference's network pickles use anyres_nb.legacy.load_network_pkl.")
     ck['path'] = str(p)
     return ck
@@ -235,10 +298,47 @@ def load_checkpoint(path, map_location='cpu'):
 def generator_from_checkpoint(ck, which='G_ema', device='cpu'):
     "Rebuild a generator (`'G_ema'`, `'G'` or `'teacher'`) from a checkpoint dict or path, in eval mode (a `PanoramaGenerator` for stage 'pano')."
     if not isinstance(ck, dict): ck = load_checkpoint(ck)
+    if ck.get(which) is None:
+        raise ValueError(f"checkpoint {ck.get('path', '')!r} holds no generator {which!r}; it has "
+                         f"{[k for k in ('G_ema', 'G', 'teacher') if ck.get(k) is not None]}")
     from anyres_nb.panorama import generator_class      # lazily: the panorama module builds on this one
     kw = copy.deepcopy(ck['teacher_kwargs'] if which == 'teacher' else ck['G_kwargs'])
     G = generator_class(kw)(**kw)                          # a PanoramaGenerator for a 'pano' run, else Generator
     G.load_state_dict(ck[which]); return G.to(device).eval().requires_grad_(False)
+
+
+# %% ../nbs/09_train.ipynb #125dd73b
+RUN_FILES = ('config.json', 'log.jsonl', 'loss.png', 'reals.png', 'grids')
+
+def run_files(folder):
+    "What runs left in `folder`: checkpoints (and temporary files of interrupted writes) and `RUN_FILES`."
+    f = Path(folder).expanduser()
+    if not f.is_dir(): return []
+    return sorted({*f.glob('ckpt-*.pt'), *f.glob('.ckpt-*.pt.tmp*'), *(f / n for n in RUN_FILES if (f / n).exists())})
+
+def check_outdir(outdir, resume_run=False, run_id=None, overwrite=False):
+    "Refuse to mix runs: a new run needs a new or empty `outdir` (or `overwrite`); a resumed run (`resume_run`, id `run_id`) a folder without other runs' checkpoints."
+    out = Path(outdir).expanduser()
+    if out.exists() and not out.is_dir(): raise ConfigError(f"--outdir: {str(out)!r} is a file; pass a folder for the run")
+    if resume_run:
+        if overwrite: raise ConfigError("--overwrite starts a new run and --resume continues one; pass only one of them")
+        other = sorted(p.name for p in out.glob('ckpt-*.pt') if (i := checkpoint_info(p)) is not None and i['run_id'] != run_id)
+        if other: raise ConfigError(f"--outdir: {str(out)!r} holds checkpoints of another run ({', '.join(other[:3])}); "
+                                    "resume in the run's own folder (leave out --outdir) or in an empty one")
+        return out
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if entries and not overwrite:
+        raise ConfigError(f"--outdir: {str(out)!r} is not empty ({len(entries)} entries: {', '.join(entries[:3])}"
+                          f"{', ...' if len(entries) > 3 else ''}); a new run needs its own folder. Pass a new --outdir, "
+                          f"--resume {out} to continue the run there, or --overwrite to delete its run files and start again.")
+    return out
+
+def clear_run(folder):
+    "Delete `run_files(folder)` (what `--overwrite` does before a new run); other files stay. Returns the deleted paths."
+    gone = run_files(folder)
+    for p in gone: shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return gone
+
 
 # %% ../nbs/09_train.ipynb #f4e62379
 def step_seed(*key):
@@ -282,9 +382,18 @@ def init_distributed(device='auto'):
     return rank, world, dev
 
 def resolve_device(device='auto'):
-    "`'auto'` -> CUDA when available, else CPU; otherwise `torch.device(device)`."
+    "`'auto'` -> CUDA when available, else CPU; otherwise `torch.device(device)`, refused (`ValueError`) when this machine lacks it."
     if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    return torch.device(device)
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"--device: unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == 'cuda':
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0: raise ValueError(f"--device {device}: CUDA is not available on this machine; use --device cpu (or auto)")
+        if dev.index is not None and dev.index >= n: raise ValueError(f"--device {device}: this machine has {n} CUDA device(s), cuda:0..cuda:{n - 1}")
+    elif dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
+        raise ValueError(f"--device {device}: MPS is not available on this machine; use --device cpu (or auto)")
+    return dev
 
 def all_reduce_mean_(tensors):
     "Average a list of tensors over the processes in place (one flat all_reduce); no-op in one process."
@@ -295,43 +404,26 @@ def all_reduce_mean_(tensors):
     for t, v in zip(tensors, flat.split([t.numel() for t in tensors])): t.copy_(v.view_as(t).to(t.dtype))
 
 # %% ../nbs/09_train.ipynb #1088b1d5
-class PlainBar:
-    "Fallback progress bar: `update(i, comment)`; one line with count, rate, ETA and comment."
-    def __init__(self, total, every_s=2.):
-        self.total, self.t0, self.every, self.last = total, time.time(), every_s, 0.
-        self.tty = getattr(sys.stdout, 'isatty', lambda: False)()
-    def update(self, i, comment=''):
-        now = time.time()
-        if now - self.last < self.every and i < self.total: return
-        self.last = now; el = now - self.t0; rate = i / el if el > 0 else 0
-        eta = (self.total - i) / rate if rate > 0 else float('nan')
-        line = f"{i}/{self.total} [{_fmt_t(el)}<{_fmt_t(eta)}] {comment}"
-        print(('\r' + line) if self.tty else line, end='' if self.tty else '\n', flush=True)
-        if self.tty and i >= self.total: print()
-    def close(self): pass
-
-def _fmt_t(s):
-    if not math.isfinite(s): return '--:--'
-    s = int(s); return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+from tqdm import tqdm
 
 class Progress:
-    "Progress bar over `total` steps with a comment: fastprogress when importable, else `PlainBar`; `enabled=False` shows nothing."
-    def __init__(self, total, start=0, enabled=True):
-        self.total, self.enabled, self.pb = total, enabled, None
-        if not enabled: return
-        try:
-            from fastprogress.fastprogress import progress_bar
-            self.pb = progress_bar(range(total)); self.pb.update(start); self.kind = 'fastprogress'
-        except Exception:
-            self.pb = PlainBar(total); self.kind = 'plain'
+    "A tqdm bar on stderr over `total` steps, starting at `start`, with a comment after the counts; `enabled=False` shows nothing."
+    def __init__(self, total, start=0, enabled=True, desc=None, unit='it'):
+        self.total, self.enabled = total, enabled
+        self.pb = tqdm(total=total, initial=start, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
+                       mininterval=0.5) if enabled else None
     def update(self, i, comment=''):
-        if not self.enabled: return
-        if self.kind == 'fastprogress': self.pb.comment = comment; self.pb.update(i)
-        else: self.pb.update(i, comment)
+        "Move the bar to step `i` (absolute) and show `comment`."
+        if self.pb is None: return
+        if comment: self.pb.set_postfix_str(comment, refresh=False)
+        self.pb.update(i - self.pb.n)
+    def write(self, msg):
+        "Print `msg` on a line of its own, above the bar."
+        if self.pb is None: print(msg)
+        else: self.pb.write(msg, file=sys.stdout)
     def close(self):
-        if self.enabled and self.kind == 'fastprogress':
-            try: self.pb.on_iter_end()
-            except Exception: pass
+        if self.pb is not None: self.pb.close(); self.pb = None
+
 
 # %% ../nbs/09_train.ipynb #fe51e23c
 class NonFiniteLossError(FloatingPointError):
@@ -344,7 +436,7 @@ def _to_float_img(x, device):
 def _stage2_generator_kwargs(G_kwargs, cfg):
     kw = copy.deepcopy(G_kwargs); kw['training_mode'] = 'patch'
     kw['scale_mapping_kwargs'] = dict(scale_mapping_min=cfg['scale_mapping_min'], scale_mapping_max=cfg['scale_mapping_max'],
-                                      scale_mapping_norm=cfg['scale_mapping_norm'])
+                                      scale_mapping_norm=cfg['scale_mapping_norm'], scale_cond=cfg.get('scale_cond', 'fourier'))
     return kw
 
 def _load_partial(module, sd, what):
@@ -364,14 +456,18 @@ class Trainer:
         c = self.cfg; self.stage, self.p = c['stage'], int(c['res'])
         self.batch_gpu = c['batch'] // world_size
         self.step, self.nimg, self.last_ckpt = 0, 0, None
+        self.run_id = os.urandom(6).hex()                        # kept on resume; pruning touches this run's checkpoints only
         self.outdir = Path(c['outdir']).expanduser()
         # data ---------------------------------------------------------------------------------
-        self.lr_images = ImageSet(str(Path(c['data']).expanduser()))
+        self.lr_images = c.pop('_lr_images', None) or ImageSet(str(Path(c['data']).expanduser()), strict=bool(c.get('strict')))
         self.lr = LowResDataset(self.lr_images, self.p, crop='center', xflip=c['xflip'])
         self.lr_stream = IndexStream(len(self.lr), c['seed'], rank, world_size)
         self.patches = self.patch_sampler = None
         if self.stage == 'patch':
-            self.hr_images = ImageSet(str(Path(c['data_hr']).expanduser()))
+            self.hr_images = c.pop('_hr_images', None)                  # the usable images, from check_config
+            if self.hr_images is None:
+                hr = ImageSet(str(Path(c['data_hr']).expanduser()), strict=bool(c.get('strict')))
+                self.hr_images = ImageSubset(hr, _usable_patch_sources(c, hr))
             self.patches = PatchDataset(self.hr_images, self.p, scale_min=c['scale_min'], scale_max=c['scale_max'],
                                         scales=c['scales'], xflip=c['xflip'], seed=c['seed'], anneal_kimg=c['anneal'])
             self.patch_sampler = PatchIndexSampler(self.patches, seed=c['seed'], rank=rank, world_size=world_size)
@@ -483,7 +579,7 @@ class Trainer:
     def state_dict(self):
         "Everything needed to continue: networks, optimisers, counters, sampler and RNG states, config (tensors and plain values only)."
         c = {k: v for k, v in self.cfg.items() if not k.startswith('_')}
-        return dict(format=CKPT_FORMAT, config=c, stage=self.stage, step=self.step, nimg=self.nimg, kimg=self.nimg / 1000,
+        return dict(format=CKPT_FORMAT, config=c, stage=self.stage, run_id=self.run_id, step=self.step, nimg=self.nimg, kimg=self.nimg / 1000,
                     G=self.G.state_dict(), G_ema=self.G_ema.state_dict(), D=self.D.state_dict(),
                     teacher=None if self.teacher is None else self.teacher.state_dict(),
                     G_kwargs=copy.deepcopy(self.G_kwargs), D_kwargs=copy.deepcopy(self.cfg['D_kwargs']),
@@ -503,7 +599,7 @@ class Trainer:
         self.G.load_state_dict(ck['G']); self.G_ema.load_state_dict(ck['G_ema']); self.D.load_state_dict(ck['D'])
         if self.teacher is not None and ck.get('teacher') is not None: self.teacher.load_state_dict(ck['teacher'])
         self.G_opt.load_state_dict(ck['G_opt']); self.D_opt.load_state_dict(ck['D_opt'])
-        self.step, self.nimg = int(ck['step']), int(ck['nimg'])
+        self.step, self.nimg = int(ck['step']), int(ck['nimg']); self.run_id = ck.get('run_id') or self.run_id
         torch.set_rng_state(ck['rng']['torch'])
         sm = ck['sampler']; scale = ck.get('world_size', 1) / self.world   # per-process positions if the world changed
         self.lr_stream.load_state_dict(dict(step=int(sm['lr']['step'] * scale)))
@@ -516,7 +612,7 @@ class Trainer:
         "Write `ckpt-<step>.pt` into the run folder (rank 0 only), keep the newest `keep`; returns its path."
         if self.rank != 0: return None
         path = save_checkpoint(self.state_dict(), self.outdir / f'ckpt-{self.step:07d}.pt')
-        prune_checkpoints(self.outdir, self.cfg['keep']); self.last_ckpt = str(path)
+        prune_checkpoints(self.outdir, self.cfg['keep'], run_id=self.run_id, protect=[path]); self.last_ckpt = str(path)
         return path
 
 # %% ../nbs/09_train.ipynb #527fd87a
@@ -575,6 +671,15 @@ def snapshot(self: Trainer):
     return path
 
 @patch
+def plot_losses(self: Trainer):
+    "Rank 0: draw the run's loss curves (`plot_log`) into `loss.png` beside `log.jsonl`; returns its path."
+    if self.rank != 0 or not (self.outdir / 'log.jsonl').exists(): return None
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3), dpi=80); ax = fig.subplots()
+    plot_log(self.outdir, ax=ax); ax.set_title(f"{self.stage} run, step {self.step}", fontsize=9); fig.tight_layout()
+    fig.savefig(self.outdir / 'loss.png'); return self.outdir / 'loss.png'
+
+@patch
 def _log(self: Trainer, rec):
     self.history.append(rec)
     if self.rank == 0:
@@ -600,7 +705,7 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
             out_of_time = max_minutes is not None and time.time() - t_start > 60 * max_minutes
             if _dist() is not None:                                  # every process stops at the same step
                 flag = torch.tensor([float(out_of_time)]); _dist().all_reduce(flag); out_of_time = bool(flag.item() > 0)
-            if out_of_time and self.verbose: print(f"\ntime budget of {max_minutes} min reached at step {self.step} ({self.nimg / 1000:.2f} kimg)")
+            if out_of_time and self.verbose: bar.write(f"time budget of {max_minutes} min reached at step {self.step} ({self.nimg / 1000:.2f} kimg)")
             done = self.step >= total or out_of_time
             if self.step % c['log_every'] == 0 or done:
                 its = (self.step - s0) / max(t_train, 1e-9)
@@ -610,7 +715,7 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
                 bar.update(self.step, f"kimg {rec['kimg']:.2f}  G {rec.get('G/loss', float('nan')):.3f}  "
                                       f"D {rec.get('D/loss', float('nan')):.3f}  {its:.2f} it/s")
             elif progress: bar.update(self.step)
-            if self.step % snap_steps == 0 or done: self.snapshot()
+            if self.step % snap_steps == 0 or done: self.snapshot(); self.plot_losses()
             if out_of_time: break
     bar.close()
     if _dist() is not None: _dist().barrier()
@@ -619,8 +724,8 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
 # %% ../nbs/09_train.ipynb #d8180b80
 RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops')
 
-def prepare_config(world_size=1, **options):
-    "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides). Returns `(cfg, ckpt_or_None)`."
+def prepare_config(world_size=1, overwrite=False, **options):
+    "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides, in the folder given). Returns `(cfg, ckpt_or_None)`."
     resume = options.get('resume')
     if resume:
         try: ck = load_checkpoint(resume)
@@ -632,21 +737,27 @@ def prepare_config(world_size=1, **options):
             if k in RESUMABLE_OVERRIDES: cfg[k] = v
             elif k in cfg and cfg[k] != v and k in DEFAULTS: ignored.append(f"--{k} {v!r} (checkpoint: {cfg[k]!r})")
         if ignored: print("resume: keeping the checkpoint's settings, ignoring " + ', '.join(ignored))
+        src = Path(resume).expanduser()
+        if not options.get('outdir'): cfg['outdir'] = str(src if src.is_dir() else src.parent)   # where it is now
+        check_outdir(cfg['outdir'], resume_run=True, run_id=ck.get('run_id'), overwrite=overwrite)
         cfg = check_config(cfg, world_size)
         return cfg, ck
     cfg = check_config(make_config(**options), world_size)
+    check_outdir(cfg['outdir'], overwrite=overwrite)
     if cfg['stage'] == 'patch':
-        t = load_checkpoint(cfg['teacher'])
+        try: t = load_checkpoint(cfg['teacher'])
+        except (FileNotFoundError, ValueError) as e: raise ConfigError(f"--teacher: {e}") from None
         if t['stage'] != 'global': raise ConfigError(f"--teacher: {cfg['teacher']!r} is a stage {t['stage']!r} checkpoint; pass a --stage global one.")
         if t['G_kwargs']['img_resolution'] != cfg['res']:
             raise ConfigError(f"--teacher: it renders {t['G_kwargs']['img_resolution']} px but this run's base size is {cfg['res']} px; use the teacher's --preset.")
         cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
     return cfg, None
 
-def train(progress=True, max_minutes=None, **options):
-    "Run (or continue) one training stage (`global`, `patch`, or `pano`: `panorama.PanoramaTrainer`) with `options` as on the command line (`max_minutes`: stop early after that much wall time); returns the last checkpoint's path."
+def train(progress=True, max_minutes=None, overwrite=False, **options):
+    "Run (or continue) one training stage (`global`, `patch`, or `pano`: `panorama.PanoramaTrainer`) with `options` as on the command line (`max_minutes`: stop early after that much wall time; `overwrite`: replace the run in a non-empty `outdir`); returns the last checkpoint's path."
     rank, world, dev = init_distributed(options.get('device', 'auto'))
-    cfg, ck = prepare_config(world_size=world, **options)
+    cfg, ck = prepare_config(world_size=world, overwrite=overwrite, **options)
+    if overwrite and rank == 0: clear_run(cfg['outdir'])
     cfg['device'] = str(dev)
     if cfg['stage'] == 'pano':
         from anyres_nb.panorama import PanoramaTrainer   # lazily: the panorama module builds on this one
@@ -673,8 +784,75 @@ def render_window(G, z, n, window, chunk=64):
     ws = G.mapping(z, torch.zeros(z.shape[0], 0, device=z.device))
     return render(G, ws, n, batch=chunk, limits=limits_from_transform(window), device=z.device)
 
+# %% ../nbs/09_train.ipynb #ce6c83f7
+import argparse, functools
+from fastcore.script import anno_parser
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    "Wide help, epilog kept as written (the examples)."
+    def __init__(self, prog): super().__init__(prog, max_help_position=36, width=min(shutil.get_terminal_size((120, 30))[0], 120))
+
+def grouped_parser(func, groups, epilog='', required=None, defaults=None):
+    "fastcore's `anno_parser(func)` with its options moved into argparse groups (`groups`: title -> names), `required` notes and `defaults(name)` texts added to their help, and `epilog` at the end."
+    p = anno_parser(func); p.formatter_class, p.epilog = _HelpFormatter, epilog
+    by_dest = {a.dest: a for a in p._optionals._group_actions}
+    for title, names in groups.items():
+        g = p.add_argument_group(title)
+        for n in names:
+            a = by_dest.get(n)
+            if a is None: continue
+            p._optionals._group_actions.remove(a); g._group_actions.append(a)
+    p._optionals.title = 'other options'; p._action_groups.remove(p._optionals); p._action_groups.append(p._optionals)
+    for n, a in by_dest.items():
+        if a.help == argparse.SUPPRESS: continue
+        d = defaults(n) if defaults and 'default' not in (a.help or '') else None     # the comment may say it already
+        extra = [t for t in ((required or {}).get(n), d) if t]
+        if extra: a.help = f"{a.help or ''} ({'; '.join(extra)})".strip()
+    return p
+
+def grouped_call_parse(groups, epilog='', required=None, defaults=None):
+    "Decorator like fastcore's `call_parse` (called with arguments: the plain function; without: parse `sys.argv`), with `grouped_parser`'s help."
+    def deco(func):
+        @functools.wraps(func)
+        def _f(*args, **kwargs):
+            if args or kwargs: return func(*args, **kwargs)
+            ns = vars(grouped_parser(func, groups, epilog, required, defaults).parse_args())
+            return func(**{k: v for k, v in ns.items() if k not in ('pdb', 'xtra')})
+        return _f
+    return deco
+
+
+# %% ../nbs/09_train.ipynb #026fb6ab
+TRAIN_GROUPS = {
+    'data': ('data', 'data_hr', 'min_images', 'strict'),
+    'model and training': ('stage', 'preset', 'kimg', 'batch', 'glr', 'dlr', 'gamma', 'seed', 'device', 'resume', 'max_minutes'),
+    'stage 2 (--stage patch): patches and the teacher': ('teacher', 'scale_min', 'scale_max', 'scale_mapping_min', 'scale_mapping_max',
+        'scale_mapping_norm', 'scale_cond', 'teacher_lambda', 'teacher_mode', 'lpips', 'base_probability', 'anneal', 'scales'),
+    'panorama (--stage pano)': ('fov',),
+    'output': ('outdir', 'overwrite', 'snap', 'keep', 'quiet')}
+TRAIN_REQUIRED = dict(data='required for a new run', outdir='required for a new run',
+                      teacher='required for --stage patch', data_hr='required for --stage patch')
+TRAIN_EXAMPLES = """examples:
+  anyres_make_data data                                           # the synthetic set: data/lr, data/hr
+  anyres_train --data data/lr --outdir runs/s1 --kimg 10          # stage 1, demo preset
+  anyres_train --stage patch --data data/lr --data_hr data/hr --teacher runs/s1 --outdir runs/s2 --kimg 5
+  anyres_train --resume runs/s2 --kimg 10                         # continue run s2, in runs/s2
+  anyres_train --data data/lr --outdir runs/s1 --overwrite        # start again in a used folder
+  anyres_make_data strips --panorama 64 && anyres_train --stage pano --data strips --outdir runs/pano
+A new run needs an empty (or new) --outdir; --resume continues in the folder it is given."""
+
+def _resolved_defaults(name):
+    "The default of option `name` as the presets resolve it ('demo 8, t 32, r 32'), or None when there is none to show."
+    if name not in DEFAULTS or name in ('stage', 'preset', 'device', 'resume', 'outdir', 'data', 'data_hr', 'teacher'): return None
+    vals = {p: make_config(preset=p)[name] for p in PRESETS}
+    if all(v is None for v in vals.values()): return None
+    fmt = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
+    if len({fmt(v) for v in vals.values()}) == 1: return f"default: {fmt(next(iter(vals.values())))}"
+    return 'default: ' + ', '.join(f"{p} {fmt(v)}" for p, v in vals.items())
+
+
 # %% ../nbs/09_train.ipynb #32202089
-@call_parse
+@grouped_call_parse(TRAIN_GROUPS, TRAIN_EXAMPLES, TRAIN_REQUIRED, _resolved_defaults)
 def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch' (stage 2) or 'pano' (360-degree panoramas)
                  data: str = None,                 # low-resolution images (folder or .zip); for 'pano': full-turn strips
                  data_hr: str = None,              # high-resolution images for patches (stage 2)
@@ -691,6 +869,7 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  scale_mapping_min: float = None,  # scale normalisation lower bound (default 1)
                  scale_mapping_max: float = None,  # scale normalisation upper bound (default: largest hr size / p)
                  scale_mapping_norm: str = None,   # 'positive' or 'zerocentered'
+                 scale_cond: str = None,           # stage 2's scale code: 'fourier' (default; log-scale features that carry the scale), 'linear', or 'reference' (the authors' branch, constant)
                  teacher_lambda: float = None,     # weight of the teacher loss (default 5)
                  teacher_mode: str = None,         # 'inverse' or 'forward'
                  lpips: str = None,                # local LPIPS weights (adds LPIPS to the teacher loss)
@@ -698,28 +877,31 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  anneal: float = None,             # anneal the largest patch source size over this many kimg
                  scales: str = None,               # discrete patch scales, e.g. '1,0.5,0.25'
                  fov: float = None,                # 'pano': degrees one square frame shows (default: 360 h / w of the strips)
-                 resume: str = None,               # continue from this checkpoint (or run folder)
+                 resume: str = None,               # continue the run of this checkpoint (or run folder), in its folder (or --outdir)
+                 overwrite: bool = False,          # start a new run in a non-empty --outdir, deleting the run files there first
                  device: str = None,               # 'auto', 'cpu', 'cuda', 'cuda:1', ...
                  seed: int = None,                 # random seed
                  snap: float = None,               # checkpoint and grids every this many kimg
                  keep: int = None,                 # keep the newest this many checkpoints
                  min_images: int = None,           # refuse data sets with fewer usable images
+                 strict: bool = False,             # refuse unreadable images and images too small for a patch (default: skip, with a warning)
                  max_minutes: float = None,        # stop (with a checkpoint) after this much wall time
                  quiet: bool = False):             # no progress bar
     "Train the any-resolution GAN: stage 1 ('global') on low-resolution images, stage 2 ('patch') on random-scale patches with a frozen teacher; or a 360-degree panorama GAN ('pano') on full-turn strips."
     opts = {k: v for k, v in dict(stage=stage, data=data, data_hr=data_hr, teacher=teacher, outdir=outdir, preset=preset,
             kimg=kimg, batch=batch, glr=glr, dlr=dlr, gamma=gamma, scale_min=scale_min, scale_max=scale_max,
-            scale_mapping_min=scale_mapping_min, scale_mapping_max=scale_mapping_max, scale_mapping_norm=scale_mapping_norm,
+            scale_mapping_min=scale_mapping_min, scale_mapping_max=scale_mapping_max, scale_mapping_norm=scale_mapping_norm, scale_cond=scale_cond,
             teacher_lambda=teacher_lambda, teacher_mode=teacher_mode, lpips=lpips, base_probability=base_probability,
             anneal=anneal, scales=scales, fov=fov, resume=resume, device=device, seed=seed, snap=snap, keep=keep,
-            min_images=min_images).items() if v is not None}
+            min_images=min_images, strict=strict or None).items() if v is not None}
     if resume: opts = {k: v for k, v in opts.items() if k not in ('stage', 'preset') or v != DEFAULTS[k]}
     try:
-        path = train(progress=not quiet, max_minutes=max_minutes, **opts)
+        path = train(progress=not quiet, max_minutes=max_minutes, overwrite=overwrite, **opts)
     except ConfigError as e:
-        print(f"anyres_train: {e}", file=sys.stderr); sys.exit(2)
+        if os.environ.get('ANYRES_DEBUG'): raise
+        print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(2)
     except NonFiniteLossError as e:
-        print(f"anyres_train: {e}", file=sys.stderr); sys.exit(3)
+        print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(3)
     if path: print(f"last checkpoint: {path}")
     return path
 
@@ -770,10 +952,10 @@ def run_demo(outdir='out/demo', quick=False, progress=True, **overrides):
     small = dict(batch=2, snap=0.016, min_images=4, grid=2) if quick else {}
     print(f"[demo] 2/4 stage 1 (global, 32 px): {d['kimg1']} kimg, at most {d['minutes1']} min", flush=True)
     ck1 = train(stage='global', data=str(data / 'lr'), outdir=str(out / 'stage1'), preset='demo', kimg=d['kimg1'],
-                progress=progress, max_minutes=d['minutes1'], **small)
+                progress=progress, max_minutes=d['minutes1'], overwrite=True, **small)
     print(f"[demo] 3/4 stage 2 (patches + teacher): {d['kimg2']} kimg, at most {d['minutes2']} min", flush=True)
     ck2 = train(stage='patch', data=str(data / 'lr'), data_hr=str(data / 'hr'), teacher=ck1, outdir=str(out / 'stage2'),
-                preset='demo', kimg=d['kimg2'], progress=progress, max_minutes=d['minutes2'], **small)
+                preset='demo', kimg=d['kimg2'], progress=progress, max_minutes=d['minutes2'], overwrite=True, **small)
     print("[demo] 4/4 rendering 1x/2x/4x/8x through patches and a zoom", flush=True)
     render_demo(ck2, out / 'renders', seeds=d['seeds'], ck_stage1=ck1, zoom_frames=d['zoom_frames'])
     s = dict(seconds=time.time() - t0, stage1=ck1, stage2=ck2, renders=str(out / 'renders'),

@@ -152,7 +152,7 @@ def test_panorama_train_and_render(tmp_path):
     ar = console_cmd(tmp_path, 'anyres_render', 'render')
     r = run(ar + [str(run_dir), '--panorama', '--seeds', '0,1', '--outdir', str(out), '--quiet'])
     assert r.returncode == 0, r.stderr[-3000:]
-    imgs = np.stack([np.asarray(Image.open(out / f'seed{s:04d}-pano.png')) for s in (0, 1)])
+    imgs = np.stack([np.asarray(Image.open(out / f'seed{s:04d}-pano-32x128.png')) for s in (0, 1)])
     assert imgs.shape == (2, 32, 128, 3)                       # native height, a full turn of square pixels
     seam = wrap_seam(torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1)
     assert seam['ratio'] < 1.5, seam
