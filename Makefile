@@ -48,10 +48,15 @@ pytest: env
 export: env
 	$(BIN)/nbdev_export && $(BIN)/python .ci/kernelspec.py && $(BIN)/nbdev_clean
 
+# benchmarks (not tests; about 15 minutes): the 256 px forward of a plainly built Generator and the demo G+D step against
+# the 'ref' ops with FLOP rates, the stage-1/2 steps with the teacher, warp and loader timed, where the step's time goes.
+# On a machine shared with other jobs use BENCH_THREADS=1: more threads than free cores make OpenMP spin and time nothing.
+BENCH_THREADS ?= 0
 bench: env
 	$(BIN)/python tests/bench/loader.py
-	$(BIN)/python tests/bench/generator_speed.py
-	$(BIN)/python tests/bench/train_speed.py
+	$(BIN)/python tests/bench/generator_speed.py --threads $(BENCH_THREADS)
+	$(if $(filter-out 0,$(BENCH_THREADS)),OMP_NUM_THREADS=$(BENCH_THREADS)) $(BIN)/python tests/bench/train_speed.py
+	$(if $(filter-out 0,$(BENCH_THREADS)),OMP_NUM_THREADS=$(BENCH_THREADS)) $(BIN)/python tests/bench/train_step_parts.py
 	$(BIN)/python tests/bench/render_speed.py
 
 # issue 7's controlled experiment (about 1.5 hours on 2 busy cores); writes experiments/controlled/

@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from . import ops
+import anyres_nb.fastops   # registers the exact 'fast' ops and makes them the default (02a_fastops)
 from .ops import setup_filter, upfirdn2d, downsample2d, bias_act, act_defaults
 
 # %% auto #0

@@ -9,6 +9,8 @@ __all__ = ['layer_padding', 'SynthesisLayer', 'SynthesisNetwork', 'Generator', '
 import copy
 import numpy as np
 import torch
+from . import ops
+import anyres_nb.fastops   # registers the exact 'fast' ops and makes them the default (02a_fastops)
 from .ops import FullyConnectedLayer, design_lowpass_filter, filtered_lrelu, layer_schedule, modulated_conv2d
 from .fourier import SynthesisInput
 from .scale import (MappingNetwork, add_scale_style, make_scale_affine, make_scale_branch,

@@ -26,8 +26,8 @@ __all__ = ['PRESETS', 'DEFAULTS', 'STAGES', 'CKPT_FORMAT', 'RUN_FILES', 'RESUMAB
            'check_outdir', 'clear_run', 'step_seed', 'step_generator', 'IndexStream', 'init_distributed',
            'resolve_device', 'all_reduce_mean_', 'Progress', 'NonFiniteLossError', 'Trainer', 'render_tiled',
            'to_uint8', 'image_grid', 'read_log', 'plot_log', 'prepare_config', 'train', 'window_transform',
-           'render_window', 'grouped_parser', 'grouped_call_parse', 'anyres_train', 'render_demo', 'run_demo',
-           'anyres_demo']
+           'render_window', 'grouped_parser', 'grouped_call_parse', 'anyres_train', 'zoom_frames_of', 'demo_vs_bundled',
+           'render_demo', 'run_demo', 'anyres_demo']
 
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
@@ -62,7 +62,7 @@ DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=No
                 scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='fourier',
                 teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
                 xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
-                min_images=4, strict=False, res=None, ops='auto', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
+                min_images=4, strict=False, res=None, ops='auto', precision='fp32', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
 
 _RANGES = dict(kimg=('> 0', lambda v: v > 0), batch=('a whole number >= 1', lambda v: v >= 1 and v == int(v)),
                snap=('> 0', lambda v: v > 0), keep=('>= 0 (0 keeps every checkpoint)', lambda v: v >= 0),
@@ -90,6 +90,7 @@ def make_config(**kwargs):
     cfg.update(pre); cfg['preset'] = preset
     cfg.update({k: v for k, v in kwargs.items() if v is not None}); _check_ranges(cfg)
     if isinstance(cfg['scales'], str): cfg['scales'] = [float(s) for s in cfg['scales'].split(',') if s.strip()]
+    if cfg['precision'] not in ('fp32', 'bf16'): raise ConfigError(f"--precision must be 'fp32' or 'bf16', got {cfg['precision']!r}")
     if cfg['kimg'] is None: cfg['kimg'] = 1000.
     if cfg['snap'] is None: cfg['snap'] = 50.
     if cfg['gamma'] is None: cfg['gamma'] = 2.
@@ -650,8 +651,14 @@ def plot_log(path, keys=('G/adv', 'D/loss', 'G/teacher_l1', 'D/r1'), ax=None):
     ax.set_xlabel('kimg'); ax.legend(fontsize=7); return ax
 
 # %% ../nbs/09_train.ipynb #4874df6f
-def _ops_context(name):
-    "Use the fastest registered op implementation for the run ('auto'), a named one, or leave the current one ('keep')."
+def _ops_context(name, precision='fp32', device='cpu', say=print):
+    """Use the fastest registered op implementation for the run ('auto'), a named one, or leave the current one ('keep').
+    `precision='bf16'`: G's modulated convolutions in bfloat16 (ops 'bf16') where `device` has native bfloat16, else
+    one line said and float32; weights, losses and filter taps stay float32 either way."""
+    if precision == 'bf16' and name == 'auto':
+        from anyres_nb.fastops import bf16_supported
+        if bf16_supported(device): return ops.use_impl('bf16')
+        say(f"--precision bf16: {torch.device(device).type} has no native bfloat16 here (it needs AVX512-BF16 or AMX); training in float32")
     if name == 'keep': return nullcontext()
     if name == 'auto': name = 'fast' if 'fast' in ops.available_impls() else ops.get_impl()
     return ops.use_impl(name)
@@ -698,7 +705,7 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
             Image.fromarray(image_grid(np.stack(reals).transpose(0, 2, 3, 1), cols=8)).save(self.outdir / 'reals.png')
     bar = Progress(total, self.step, enabled=progress and self.rank == 0)
     acc, n_acc, t_train, s0, t_start = {}, {}, 0., self.step, time.time()
-    with _ops_context(c.get('ops', 'auto')):
+    with _ops_context(c.get('ops', 'auto'), c.get('precision', 'fp32'), self.device, say=print if self.rank == 0 and self.verbose else (lambda m: None)):
         while self.step < total:
             t0 = time.time(); st = self.train_step(); t_train += time.time() - t0
             for k, v in st.items(): acc[k] = acc.get(k, 0.) + v; n_acc[k] = n_acc.get(k, 0) + 1
@@ -722,7 +729,7 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
     return self.last_ckpt
 
 # %% ../nbs/09_train.ipynb #d8180b80
-RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops')
+RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops', 'precision')
 
 def prepare_config(world_size=1, overwrite=False, **options):
     "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides, in the folder given). Returns `(cfg, ckpt_or_None)`."
@@ -825,7 +832,7 @@ def grouped_call_parse(groups, epilog='', required=None, defaults=None):
 # %% ../nbs/09_train.ipynb #026fb6ab
 TRAIN_GROUPS = {
     'data': ('data', 'data_hr', 'min_images', 'strict'),
-    'model and training': ('stage', 'preset', 'kimg', 'batch', 'glr', 'dlr', 'gamma', 'seed', 'device', 'resume', 'max_minutes'),
+    'model and training': ('stage', 'preset', 'kimg', 'batch', 'glr', 'dlr', 'gamma', 'seed', 'device', 'resume', 'max_minutes', 'precision'),
     'stage 2 (--stage patch): patches and the teacher': ('teacher', 'scale_min', 'scale_max', 'scale_mapping_min', 'scale_mapping_max',
         'scale_mapping_norm', 'scale_cond', 'teacher_lambda', 'teacher_mode', 'lpips', 'base_probability', 'anneal', 'scales'),
     'panorama (--stage pano)': ('fov',),
@@ -886,6 +893,7 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  min_images: int = None,           # refuse data sets with fewer usable images
                  strict: bool = False,             # refuse unreadable images and images too small for a patch (default: skip, with a warning)
                  max_minutes: float = None,        # stop (with a checkpoint) after this much wall time
+                 precision: str = None,           # 'fp32' (default) or 'bf16': G's convolutions in bfloat16 where the CPU/GPU has it natively, else float32
                  quiet: bool = False):             # no progress bar
     "Train the any-resolution GAN: stage 1 ('global') on low-resolution images, stage 2 ('patch') on random-scale patches with a frozen teacher; or a 360-degree panorama GAN ('pano') on full-turn strips."
     opts = {k: v for k, v in dict(stage=stage, data=data, data_hr=data_hr, teacher=teacher, outdir=outdir, preset=preset,
@@ -893,7 +901,7 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
             scale_mapping_min=scale_mapping_min, scale_mapping_max=scale_mapping_max, scale_mapping_norm=scale_mapping_norm, scale_cond=scale_cond,
             teacher_lambda=teacher_lambda, teacher_mode=teacher_mode, lpips=lpips, base_probability=base_probability,
             anneal=anneal, scales=scales, fov=fov, resume=resume, device=device, seed=seed, snap=snap, keep=keep,
-            min_images=min_images, strict=strict or None).items() if v is not None}
+            min_images=min_images, strict=strict or None, precision=precision).items() if v is not None}
     if resume: opts = {k: v for k, v in opts.items() if k not in ('stage', 'preset') or v != DEFAULTS[k]}
     try:
         path = train(progress=not quiet, max_minutes=max_minutes, overwrite=overwrite, **opts)
@@ -904,6 +912,37 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
         print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(3)
     if path: print(f"last checkpoint: {path}")
     return path
+
+# %% ../nbs/09_train.ipynb #e3919ac6
+def _label(img, text, h=14):
+    "A uint8 HWC image with `text` written on a white strip above it."
+    from PIL import ImageDraw
+    strip = Image.new('RGB', (img.shape[1], h), 'white'); ImageDraw.Draw(strip).text((2, 1), text, fill=(0, 0, 0))
+    return np.concatenate([np.asarray(strip), img], 0)
+
+def _save_column(rows, path, pad=4):
+    "Save labelled rows of uint8 HWC frames one above the other: `rows` = [(label, [frames])]."
+    gap = lambda f: np.full((f.shape[0], pad, 3), 255, np.uint8)
+    strips = [_label(np.concatenate(sum([[f, gap(f)] for f in fs], [])[:-1], 1), t) for t, fs in rows]
+    W = max(s.shape[1] for s in strips)
+    strips = [np.pad(s, ((0, pad), (0, W - s.shape[1]), (0, 0)), constant_values=255) for s in strips]
+    Image.fromarray(np.concatenate(strips, 0)).save(path); return Path(path)
+
+def zoom_frames_of(G, seed, n, frames=12, centre=(0.1, 0.5), device='cpu'):
+    "`frames` uint8 `n x n` views zooming from 1x to 8x towards `centre` of latent `seed` of `G` (rendered through patches)."
+    z = torch.from_numpy(np.random.RandomState(seed).randn(1, G.z_dim)).float().to(device)
+    return [to_uint8(render_window(G, z, n, window_transform(*centre, s)))[0] for s in np.geomspace(1, 1 / 8, frames)]
+
+def demo_vs_bundled(G, outdir, seed=0, frames=6, device='cpu'):
+    "Write `zoom-vs-bundled.png`: this run's `G` zooming, above the bundled model (`render.bundled_checkpoint`) doing the same."
+    from anyres_nb.render import bundled_checkpoint, load_generator      # lazily: rendering builds on this module
+    ck = bundled_checkpoint()
+    if ck is None: return None
+    Gb, n = load_generator(ck, device=device), 4 * G.img_resolution
+    Path(outdir).mkdir(parents=True, exist_ok=True)
+    return _save_column([('this run (minutes of training)', zoom_frames_of(G, seed, n, frames, device=device)),
+                         (f'bundled model {ck.name} (hours of training)', zoom_frames_of(Gb, seed, n, frames, device=device))],
+                        Path(outdir) / 'zoom-vs-bundled.png')
 
 # %% ../nbs/09_train.ipynb #fdde0d92
 DEMO = dict(n_lr=400, n_hr=60, max_factor=8, kimg1=10., kimg2=5., minutes1=6.5, minutes2=5., seeds=(0, 1, 2, 3), zoom_frames=12)
@@ -931,14 +970,13 @@ def render_demo(ck, outdir, seeds=(0, 1, 2, 3), factors=(1, 2, 4, 8), ck_stage1=
             z1 = torch.from_numpy(np.random.RandomState(s).randn(1, G1.z_dim)).float().to(device)
             written.append(_save_row([to_uint8(render_tiled(G1, z1, 4 * p))[0], imgs[factors.index(4)] if 4 in factors else imgs[-1]],
                                      out / f'seed{s:02d}-stage1-vs-stage2-4x.png'))
-    z = torch.from_numpy(np.random.RandomState(seeds[0]).randn(1, G.z_dim)).float().to(device)
-    frames = [to_uint8(render_window(G, z, 4 * p, window_transform(0.1, 0.3, s)))[0]
-              for s in np.geomspace(1, 1 / 8, zoom_frames)]
+    frames = zoom_frames_of(G, seeds[0], 4 * p, zoom_frames, device=device)
     written.append(_save_row(frames, out / 'zoom.png'))
     Image.fromarray(frames[0]).save(out / 'zoom.gif', save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]],
                                     duration=300, loop=0)
     written.append(out / 'zoom.gif')
-    return written
+    vs = demo_vs_bundled(G, out, seeds[0], frames=min(zoom_frames, 6), device=device)
+    return written + ([vs] if vs else [])
 
 def run_demo(outdir='out/demo', quick=False, progress=True, **overrides):
     "Make data, train stage 1 and stage 2 with the `demo` preset, render; prints and returns the output folder. `quick=True` shrinks everything (a smoke test)."
@@ -956,7 +994,7 @@ def run_demo(outdir='out/demo', quick=False, progress=True, **overrides):
     print(f"[demo] 3/4 stage 2 (patches + teacher): {d['kimg2']} kimg, at most {d['minutes2']} min", flush=True)
     ck2 = train(stage='patch', data=str(data / 'lr'), data_hr=str(data / 'hr'), teacher=ck1, outdir=str(out / 'stage2'),
                 preset='demo', kimg=d['kimg2'], progress=progress, max_minutes=d['minutes2'], overwrite=True, **small)
-    print("[demo] 4/4 rendering 1x/2x/4x/8x through patches and a zoom", flush=True)
+    print("[demo] 4/4 rendering 1x/2x/4x/8x through patches, a zoom, and the same zoom of the bundled model", flush=True)
     render_demo(ck2, out / 'renders', seeds=d['seeds'], ck_stage1=ck1, zoom_frames=d['zoom_frames'])
     s = dict(seconds=time.time() - t0, stage1=ck1, stage2=ck2, renders=str(out / 'renders'),
              kimg1=load_checkpoint(ck1)['kimg'], kimg2=load_checkpoint(ck2)['kimg'])

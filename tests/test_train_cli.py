@@ -131,7 +131,7 @@ def test_demo_quick(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'renders in' in r.stdout
     names = {p.name for p in (out / 'renders').iterdir()}
-    assert {'seed00-1x.png', 'seed00-8x.png', 'zoom.gif', 'seed00-stage1-vs-stage2-4x.png'} <= names
+    assert {'seed00-1x.png', 'seed00-8x.png', 'zoom.gif', 'seed00-stage1-vs-stage2-4x.png', 'zoom-vs-bundled.png'} <= names
 
 
 def test_panorama_train_and_render(tmp_path):

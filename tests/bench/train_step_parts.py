@@ -1,5 +1,5 @@
 """Where the demo-preset training step spends its time: G and D forward / forward+backward, ref vs fast ops,
-then torch.profiler's top operators for the fast G forward+backward.
+then torch.profiler's top operators for the fast G forward+backward and for the whole G+D step (default ops).
 
     OMP_NUM_THREADS=2 .venv/bin/python tests/bench/train_step_parts.py
 """
@@ -36,3 +36,17 @@ with ops.use_impl('fast'):
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(3): G(z, None).mean().backward()
 print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+# the whole demo-preset G+D step (as tests/bench/generator_speed.py times it), default ops, its top operators
+def gd_step():
+    G.requires_grad_(True); D.requires_grad_(False)
+    F.softplus(-D(G(torch.randn(B, G.z_dim), None), None)).mean().backward()
+    G.requires_grad_(False); D.requires_grad_(True)
+    with torch.no_grad(): fake = G(torch.randn(B, G.z_dim), None)
+    (F.softplus(D(fake, None)).mean() + F.softplus(-D(real, None)).mean()).backward()
+    G.zero_grad(set_to_none=True); D.zero_grad(set_to_none=True)
+print(f'G+D step, default ops ({ops.get_impl()!r}): {t(gd_step, 5) * 1000:.0f} ms; with ref ops:', end=' ')
+with ops.use_impl('ref'): print(f'{t(gd_step, 5) * 1000:.0f} ms')
+with profile(activities=[ProfilerActivity.CPU]) as prof:
+    for _ in range(3): gd_step()
+print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
