@@ -251,14 +251,13 @@ def layer_schedule(img_resolution, img_channels=3, channel_base=32768, channel_m
                 half_widths=half_widths, sizes=sizes, channels=channels)
 
 # %% ../nbs/02_ops.ipynb #33ff5716
-import scipy.signal, scipy.special
-
 def design_lowpass_filter(numtaps, cutoff, width, fs, radial=False):
     """Kaiser-windowed low-pass FIR: 1-D separable taps (`radial=False`), a 2-D jinc kernel
     (`radial=True`), or None when `numtaps == 1` (identity). `cutoff`, `width` (transition band,
     = 2 f_h) and `fs` in the same units (cycles per image)."""
     if numtaps < 1: raise ValueError(f"design_lowpass_filter: numtaps must be >= 1, got {numtaps}")
     if numtaps == 1: return None
+    import scipy.signal, scipy.special        # here, not at import: scipy.signal costs a second of every command's start
     if not radial:
         return torch.as_tensor(scipy.signal.firwin(numtaps=numtaps, cutoff=cutoff, width=width, fs=fs), dtype=torch.float32)
     x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs

@@ -78,12 +78,14 @@ class Explorer:
     `G.img_resolution`), both enlarged to `display_size`. Renders on a worker thread that keeps only the latest request
     (`threaded=False`: synchronously). Display it as the last expression of a cell, or `display(ex.widget)`.
     For a 360-degree generator (`14_panorama`) the global view is the full-turn strip (`global_size` px tall, shown
-    `2 display_size` wide), the window `panorama.render_view`, and `pan x` turns round (`yaw = 180 pan_x`)."""
+    `2 display_size` wide), the window `panorama.render_view`, and `pan x` turns round (`yaw = 180 pan_x`).
+    `ws` (`[1, num_ws, w_dim]`, e.g. a projected image of `10a_invert`): explore these styles instead of a seed's (seed and truncation are then disabled)."""
     def __init__(self, G, seed: int = 0, truncation_psi: float = 1., max_zoom: float = 16., crop_size: int | None = None,
                  global_size: int | None = None, display_size: int = 256, c=None, threaded: bool = True,
-                 resample: str = 'nearest', batch: int = 16):
+                 resample: str = 'nearest', batch: int = 16, ws=None):
         if max_zoom < 16: raise ValueError(f"max_zoom must be at least 16 (the explorer's range is 1x to max_zoom), got {max_zoom}")
         self.G, self.c, self.batch, self.resample = G, c, batch, resample
+        self.fixed_ws = None if ws is None else (ws if ws.ndim == 3 else ws[None])[:1].detach()
         self.crop_size, self.global_size = int(crop_size or G.img_resolution), int(global_size or G.img_resolution)
         self.display_size, self.max_zoom, self.threaded = int(display_size), float(max_zoom), threaded
         self.panorama = is_panorama(G)
@@ -100,6 +102,7 @@ class Explorer:
         self.pan_y = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan y', **sl)
         self.seed = W.BoundedIntText(value=int(seed), min=0, max=2**32 - 1, description='seed', layout=W.Layout(width='200px'))
         self.trunc = W.FloatSlider(value=float(truncation_psi), min=0, max=1.5, step=0.05, description='truncation', **sl)
+        self.seed.disabled = self.trunc.disabled = ws is not None
         self.label, self.status = W.HTML(), W.HTML()
         px = f'{self.display_size}px'
         gw, gh = self.global_display
@@ -163,9 +166,9 @@ class Explorer:
     def _show(self, p: dict):
         "Render `p` and put it on screen (runs on the worker thread when threaded)."
         t0 = time.perf_counter()
-        key = (p['seed'], p['psi'])
+        key = ('ws',) if self.fixed_ws is not None else (p['seed'], p['psi'])
         if key != self._key:                                        # new image: styles and global view
-            self._ws = ws_from_seeds(self.G, [p['seed']], p['psi'], self.c)
+            self._ws = self.fixed_ws if self.fixed_ws is not None else ws_from_seeds(self.G, [p['seed']], p['psi'], self.c)
             self._global, self._key = to_display(self.render_global(self._ws), self.global_display, 'bicubic'), key
         lim = self.limits(p)
         crop = self.render_window(self._ws, p)
