@@ -107,8 +107,8 @@ class SynthesisNetwork(torch.nn.Module):
                  output_scale=0.25, num_fp16_res=4, training_mode='global', fov=None, **layer_kwargs):
         super().__init__()
         if '360' in training_mode:
-            raise NotImplementedError(f"training_mode={training_mode!r}: the 360-degree panorama input is not "
-                                      "implemented here; use 'global' or 'patch'")
+            raise NotImplementedError(f"training_mode={training_mode!r}: 360-degree panoramas are "
+                                      "anyres_nb.panorama.PanoramaGenerator (14_panorama); this class takes 'global' or 'patch'")
         self.w_dim, self.num_ws, self.img_resolution, self.img_channels = w_dim, num_layers + 2, img_resolution, img_channels
         self.num_layers, self.num_critical, self.margin_size = num_layers, num_critical, margin_size
         self.output_scale, self.num_fp16_res = output_scale, num_fp16_res
