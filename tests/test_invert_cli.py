@@ -5,18 +5,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from cli_helpers import console_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]), OMP_NUM_THREADS='1')
 
 
-def invert_cmd(tmp):
-    "The installed console script when there is one, else a file running the same entry point."
-    exe = Path(sys.executable).with_name('anyres_invert')
-    if exe.exists(): return [str(exe)]
-    script = Path(tmp)/'anyres_invert.py'
-    script.write_text('from anyres_nb.cli import anyres_invert\nanyres_invert()\n')
-    return [sys.executable, str(script)]
+def invert_cmd(tmp): return console_cmd(tmp, 'anyres_invert')
 
 
 def run(cmd):

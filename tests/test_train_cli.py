@@ -3,6 +3,7 @@ import os, shutil, socket, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
 import torch
+from cli_helpers import console_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]), OMP_NUM_THREADS='1')
@@ -17,22 +18,7 @@ def data(tmp_path_factory):
     return d
 
 
-def anyres_train_cmd(tmp):
-    "The installed console script when there is one, else a file doing what it does."
-    exe = Path(sys.executable).with_name('anyres_train')
-    if exe.exists(): return [str(exe)]
-    script = Path(tmp) / 'anyres_train.py'
-    script.write_text('from anyres_nb.train import anyres_train\nanyres_train()\n')
-    return [sys.executable, str(script)]
-
-
-def console_cmd(tmp, name, module):
-    "The installed console script `name` when there is one, else a file calling `anyres_nb.<module>.<name>()`."
-    exe = Path(sys.executable).with_name(name)
-    if exe.exists(): return [str(exe)]
-    script = Path(tmp) / f'{name}.py'
-    script.write_text(f'from anyres_nb.{module} import {name}\n{name}()\n')
-    return [sys.executable, str(script)]
+def anyres_train_cmd(tmp): return console_cmd(tmp, 'anyres_train', 'train')
 
 
 def run(cmd, **kw):
