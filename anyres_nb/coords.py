@@ -4,12 +4,14 @@
 
 # %% ../nbs/00_coords.ipynb #8084178a
 from __future__ import annotations
+import math
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['pixel_centers', 'coord_grid', 'transform_from_limits', 'limits_from_transform', 'apply_transform', 'limits_from_box',
-           'compose_transforms', 'invert_transform', 'scale_of', 'tile_offsets', 'tile_plan']
+           'compose_transforms', 'invert_transform', 'scale_of', 'tile_offsets', 'tile_plan', 'axis_weights',
+           'resample_affine', 'frame_into_patch', 'patch_into_frame']
 
 # %% ../nbs/00_coords.ipynb #d91eb072
 def pixel_centers(n: int, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -136,3 +138,75 @@ def tile_plan(n: int, p: int, overlap: int = 0) -> list:
     boxes = [(y, y + p, x, x + p) for y in offs for x in offs]
     Ts = transform_from_limits([limits_from_box(b, n) for b in boxes])
     return list(zip(boxes, Ts))
+
+# %% ../nbs/00_coords.ipynb #af175c28
+def _kernel(x, kind):
+    ax = x.abs()
+    if kind == 'bilinear': return (1 - ax).clamp(min=0)
+    if kind == 'cubic':                                          # Keys, a = -0.5
+        a = -0.5
+        near = (a + 2) * ax**3 - (a + 3) * ax**2 + 1
+        far = a * ax**3 - 5 * a * ax**2 + 8 * a * ax - 4 * a
+        return torch.where(ax <= 1, near, torch.where(ax < 2, far, torch.zeros_like(ax)))
+    if kind == 'lanczos3':
+        px = math.pi * x
+        s = torch.sin(px) * torch.sin(px / 3) / (px * px / 3).clamp(min=1e-12)
+        return torch.where(ax < 3, torch.where(ax < 1e-6, torch.ones_like(x), s), torch.zeros_like(x))
+    raise ValueError(f"resampling kernel {kind!r} unknown; use 'bilinear', 'cubic' or 'lanczos3'")
+
+def _fold_matrix(n, P, dtype, device):
+    "Maps `n + 2P` extended samples onto `n`: outside the frame, pixel `-k` is the odd reflection `2 x[0] - x[k]` (and likewise on the right), which continues straight lines exactly."
+    Fm = torch.zeros(n + 2 * P, n, dtype=dtype, device=device)
+    Fm[P:P + n] = torch.eye(n, dtype=dtype, device=device)
+    for k in range(1, P + 1):
+        Fm[P - k, 0] += 2; Fm[P - k, min(k, n - 1)] -= 1
+        Fm[P + n - 1 + k, n - 1] += 2; Fm[P + n - 1 + k, max(n - 1 - k, 0)] -= 1
+    return Fm
+
+def axis_weights(a, b, n_in, n_out, kernel='lanczos3'):
+    """Resampling matrices for one axis: output pixel centre `u` (normalized, -1..1) samples the input at `a*u + b`.
+
+    `a`, `b`: `[B]` tensors. Returns `W` `[B, n_out, n_in]` (rows sum to 1, low-pass stretched when
+    zooming out; near the border the input is continued by odd reflection) and `valid` `[B, n_out]`
+    (1 where the sample point lies inside the input frame)."""
+    u = (torch.arange(n_out, dtype=a.dtype, device=a.device) * 2 + 1) / n_out - 1
+    x = a[:, None] * u[None] + b[:, None]                        # sample points, normalized input coords
+    q = (x + 1) * n_in / 2 - 0.5                                 # ... in input pixel units
+    sigma = (a.abs() * n_in / n_out).clamp(min=1)[:, None, None]
+    P = int(math.ceil(3 * float(sigma.max()))) + 1               # kernel reach beyond the frame
+    j = torch.arange(-P, n_in + P, dtype=a.dtype, device=a.device)
+    W = _kernel((j[None, None] - q[..., None]) / sigma, kernel)
+    W = W / W.sum(-1, keepdim=True).clamp(min=1e-8)
+    W = W @ _fold_matrix(n_in, P, a.dtype, a.device)
+    valid = ((x >= -1) & (x <= 1)).to(a.dtype)
+    return W, valid
+
+def _scale_shift(T):
+    "Per-sample (s, tx, ty) of a batch of scale+translate transforms, or an error naming what is wrong."
+    T = torch.as_tensor(T)
+    if T.ndim == 2: T = T[None]
+    if T.shape[-2:] != (3, 3): raise ValueError(f"transform must be [B,3,3] or [3,3], got {tuple(T.shape)}")
+    off = T[:, 0, 1].abs().max().item() + T[:, 1, 0].abs().max().item()
+    if off > 1e-6 or (T[:, 0, 0] - T[:, 1, 1]).abs().max().item() > 1e-6:
+        raise ValueError("the teacher resampler handles scale + translation transforms (what the patch sampler makes); "
+                         "this one rotates, shears or scales x and y differently.")
+    return T[:, 0, 0], 2 * T[:, 0, 2], 2 * T[:, 1, 2]
+
+def resample_affine(img, a, b, size, kernel='lanczos3'):
+    "Separable resampling of NCHW `img` to `size x size`: output coord `u` samples `img` at `a*u + b` per axis (`a`, `b`: `[B, 2]`, x then y). Returns `(out, mask)`, mask `[B,1,size,size]`."
+    wx, mx = axis_weights(a[:, 0], b[:, 0], img.shape[-1], size, kernel)
+    wy, my = axis_weights(a[:, 1], b[:, 1], img.shape[-2], size, kernel)
+    out = torch.einsum('boh,bchw,bpw->bcop', wy.to(img.dtype), img, wx.to(img.dtype))
+    return out, (my[:, :, None] * mx[:, None, :])[:, None].to(img.dtype)
+
+def frame_into_patch(full, T, size=None, kernel='lanczos3'):
+    "'forward' mode: resample full images `full` into the frames of patches with transforms `T` (zoom in). Returns `(patch_view, mask)`."
+    s, tx, ty = (v.to(full) for v in _scale_shift(T.to(full.device)))
+    a = torch.stack([s, s], 1); b = torch.stack([tx, ty], 1)
+    return resample_affine(full, a, b, size or full.shape[-1], kernel)
+
+def patch_into_frame(patch, T, size=None, kernel='lanczos3'):
+    "'inverse' mode: resample patches (rendered at transforms `T`) into the full image's frame (zoom out, anti-aliased). Returns `(full_view, mask)`; the mask marks where the patch lands."
+    s, tx, ty = (v.to(patch) for v in _scale_shift(T.to(patch.device)))
+    a = torch.stack([1 / s, 1 / s], 1); b = torch.stack([-tx / s, -ty / s], 1)
+    return resample_affine(patch, a, b, size or patch.shape[-1], kernel)

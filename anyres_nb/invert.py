@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from PIL import Image
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
-from .losses import patch_into_frame, load_lpips
+from .coords import patch_into_frame
+from .losses import load_lpips
 from .render import load_generator, render, quantize_uint8
 
 # %% auto #0

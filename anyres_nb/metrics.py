@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.script import call_parse, store_true
-from .coords import tile_plan, transform_from_limits
+from .coords import tile_plan, transform_from_limits, resample_affine, frame_into_patch
 from .data import ImageSet, radial_power_spectrum
 from .patches import sample_patch, square_box, resize_square
-from .losses import resample_affine, frame_into_patch, scale_inputs
+from .losses import scale_inputs
 
 # %% auto #0
 __all__ = ['INCEPTION_HELP', 'EVAL_GROUPS', 'EVAL_EXAMPLES', 'as_images', 'to_uint8', 'pyr_down', 'pyr_up', 'pyramid_resolutions',
@@ -265,7 +265,7 @@ def tile_render(G, ws, size: int) -> torch.Tensor:
     return out
 
 def resize_images(img: torch.Tensor, size: int) -> torch.Tensor:
-    "Lanczos-3 resize of square NCHW images to `size x size` (antialiased when shrinking; `losses.resample_affine` at the identity frame)."
+    "Lanczos-3 resize of square NCHW images to `size x size` (antialiased when shrinking; `coords.resample_affine` at the identity frame)."
     N = img.shape[0]
     return resample_affine(img, img.new_ones(N, 2), img.new_zeros(N, 2), int(size), 'lanczos3')[0]
 
@@ -346,7 +346,7 @@ def real_patches(images, p: int, n: int, targets=(None, None), seed: int = 0, cr
 @torch.no_grad()
 def fake_patches(G, transforms, ws=None, seed: int = 0, psi: float = 1., batch: int = 16, upsample: bool = False) -> torch.Tensor:
     """Generated `p x p` patches (uint8 NCHW, CPU) at `transforms` `[n,3,3]`, one fresh latent each (`latents(G, n, seed)`)
-    unless `ws` is given. `upsample=True`: the window of the Lanczos-upsampled base image (`losses.frame_into_patch`)."""
+    unless `ws` is given. `upsample=True`: the window of the Lanczos-upsampled base image (`coords.frame_into_patch`)."""
     n, p = len(transforms), G.img_resolution
     ws = map_latents(G, latents(G, n, seed), psi) if ws is None else ws
     T = transforms.to(ws.device, torch.float32)
