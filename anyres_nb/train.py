@@ -191,9 +191,8 @@ def check_config(cfg, world_size=1):
     if B < 1 or B % world_size: raise ConfigError(f"--batch {B} must be a positive multiple of the number of processes ({world_size}).")
     bg = B // world_size; mb = cfg['D_kwargs'].get('epilogue_kwargs', {}).get('mbstd_group_size', 4) or 1
     if bg % min(mb, bg): raise ConfigError(f"--batch: {bg} images per process do not split into D's minibatch-std groups of {mb}; use a multiple of {mb}.")
-    if not 0 <= cfg['base_probability'] <= 1: raise ConfigError(f"--base_probability must be in [0, 1], got {cfg['base_probability']}")
     if cfg['teacher_mode'] not in ('inverse', 'forward'): raise ConfigError(f"--teacher_mode must be 'inverse' or 'forward', got {cfg['teacher_mode']!r}")
-    if cfg['kimg'] <= 0: raise ConfigError(f"--kimg must be > 0, got {cfg['kimg']}")
+    _check_ranges(cfg)                                      # again: a resumed run's config did not come through make_config
     lr = _open_images(cfg['data'], '--data', cfg.get('strict'))
     n_lr = sum(min(s) >= 0.75 * p for s in _image_sizes(lr))       # LowResDataset's rule (min_frac 0.75)
     if n_lr < cfg['min_images']:
@@ -920,10 +919,16 @@ def _label(img, text, h=14):
     strip = Image.new('RGB', (img.shape[1], h), 'white'); ImageDraw.Draw(strip).text((2, 1), text, fill=(0, 0, 0))
     return np.concatenate([np.asarray(strip), img], 0)
 
+def _row(imgs, pad=4):
+    "uint8 HWC images side by side (bottom-aligned, white gaps of `pad` px), as one array."
+    H = max(i.shape[0] for i in imgs); W = sum(i.shape[1] for i in imgs) + pad * (len(imgs) - 1)
+    row = np.full((H, W, 3), 255, np.uint8); x = 0
+    for i in imgs: row[H - i.shape[0]:, x:x + i.shape[1]] = i; x += i.shape[1] + pad
+    return row
+
 def _save_column(rows, path, pad=4):
     "Save labelled rows of uint8 HWC frames one above the other: `rows` = [(label, [frames])]."
-    gap = lambda f: np.full((f.shape[0], pad, 3), 255, np.uint8)
-    strips = [_label(np.concatenate(sum([[f, gap(f)] for f in fs], [])[:-1], 1), t) for t, fs in rows]
+    strips = [_label(_row(fs, pad), t) for t, fs in rows]
     W = max(s.shape[1] for s in strips)
     strips = [np.pad(s, ((0, pad), (0, W - s.shape[1]), (0, 0)), constant_values=255) for s in strips]
     Image.fromarray(np.concatenate(strips, 0)).save(path); return Path(path)
@@ -948,11 +953,8 @@ def demo_vs_bundled(G, outdir, seed=0, frames=6, device='cpu'):
 DEMO = dict(n_lr=400, n_hr=60, max_factor=8, kimg1=10., kimg2=5., minutes1=6.5, minutes2=5., seeds=(0, 1, 2, 3), zoom_frames=12)
 
 def _save_row(imgs, path, pad=4):
-    "Save uint8 HWC images side by side (bottom-aligned, white gaps)."
-    H = max(i.shape[0] for i in imgs); W = sum(i.shape[1] for i in imgs) + pad * (len(imgs) - 1)
-    row = np.full((H, W, 3), 255, np.uint8); x = 0
-    for i in imgs: row[H - i.shape[0]:, x:x + i.shape[1]] = i; x += i.shape[1] + pad
-    Image.fromarray(row).save(path); return path
+    "Save uint8 HWC images side by side (bottom-aligned, white gaps: `_row`)."
+    Image.fromarray(_row(imgs, pad)).save(path); return path
 
 def render_demo(ck, outdir, seeds=(0, 1, 2, 3), factors=(1, 2, 4, 8), ck_stage1=None, zoom_frames=12, device='cpu'):
     "Render `seeds` of a checkpoint at `factors` x base through patches, a zoom sequence (PNG strip + GIF), and the stage-1 network at 4x for comparison. Returns the written paths."
