@@ -15,17 +15,18 @@ Writes, under `--results` (committed): `recipe_search.json` (every checkpoint's 
 `recipe_search.md` (the table, with the command) and `recipe_search.png` (SWD against kimg and against training time).
 Runs and data go under `--outdir` (not committed).
 """
-import argparse, json, os, sys, time
+import argparse, json, os, sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from anyres_nb.data import make_synthetic_set, render_scene
+from anyres_nb.data import make_synthetic_set
 from anyres_nb.train import train, load_checkpoint, generator_from_checkpoint, list_checkpoints
 from anyres_nb.metrics import fake_images, sliced_wasserstein, pyramid_resolutions
 
-EVAL_SEED0 = 3 * 2**24          # held-out scene seeds: make_synthetic_set(seed=0) uses 0 .. 1159
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from controlled import EVAL_SEED0, log, save_json, heldout   # the controlled experiment's held-out scenes and helpers
 G_WIDE = dict(channel_base=2048, channel_max=64)
 CANDIDATES = {                   # name: (what changes, options for train())
     'demo':   ('the demo preset as it is (32 ch, 6 layers, batch 8, gamma 0.25)', {}),
@@ -35,13 +36,6 @@ CANDIDATES = {                   # name: (what changes, options for train())
     'deep':   ('8 synthesis layers, 3 critically sampled', dict(G_kwargs=dict(num_layers=8, num_critical=3))),
     'lr2':    ('learning rates doubled (G 0.005, D 0.004)', dict(glr=0.005, dlr=0.004)),
 }
-
-
-def log(*a): print(time.strftime('%H:%M:%S'), *a, flush=True)
-
-
-def save_json(obj, path):
-    path = Path(path); tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
 
 
 def seconds_trained(run):
@@ -60,10 +54,6 @@ def train_candidate(run, data, minutes, snap, seed, opts):
     else:
         log(f"{run.name}: training for {minutes} min")
         train(stage='global', data=str(data), outdir=str(run), preset='demo', seed=seed, snap=snap, keep=0, **opts, **common)
-
-
-def heldout(n, size, seed0):
-    return torch.from_numpy(np.stack([render_scene(seed0 + j, size) for j in range(n)])).permute(0, 3, 1, 2).contiguous()
 
 
 def checkpoint_curve(run, real, n, done_keys):
@@ -133,7 +123,7 @@ def main(argv=None):
         log('making the synthetic data set'); make_synthetic_set(data, n_lr=1000, n_hr=160, seed=a.seed, overwrite=True, progress=False)
     res_path = res_dir / 'recipe_search.json'
     res = json.loads(res_path.read_text()) if res_path.is_file() else {}
-    real, real2 = heldout(a.n_eval, 32, EVAL_SEED0), heldout(a.n_eval, 32, EVAL_SEED0 + 100_000)
+    real, real2 = heldout(a.n_eval, [32], EVAL_SEED0)[32], heldout(a.n_eval, [32], EVAL_SEED0 + 100_000)[32]
     fl = sliced_wasserstein(real, real2)
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), 'unknown') \
         if Path('/proc/cpuinfo').exists() else 'unknown'

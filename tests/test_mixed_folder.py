@@ -5,19 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from cli_helpers import console_cmd
 
 ENV = dict(os.environ, OMP_NUM_THREADS='1')
 BAD = {'tiny.png': '4x4', 'sliver.png': '16x512', 'empty.jpg': 'empty', 'truncated.jpg': 'truncated', 'notes.png': 'text'}
 
 
-def script(name):
-    exe = Path(sys.executable).with_name(name)
-    if not exe.exists(): pytest.skip(f'{name} is not installed in this environment')
-    return str(exe)
-
-
-def run(*args):
-    return subprocess.run([script('anyres_train'), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=600)
+def run(tmp, *args):
+    "`anyres_train ARGS` through the console script (`cli_helpers.console_cmd`)."
+    return subprocess.run(console_cmd(tmp, 'anyres_train', 'train') + [*map(str, args)], capture_output=True, text=True,
+                          env=ENV, timeout=600)
 
 
 @pytest.fixture(scope='module')
@@ -39,10 +36,10 @@ def mixed(tmp_path_factory):
 
 
 def test_both_stages_train_past_the_bad_images(mixed, tmp_path):
-    r1 = run('--stage', 'global', '--data', mixed/'lr', '--outdir', tmp_path/'s1', '--kimg', '0.016', '--quiet')
+    r1 = run(tmp_path, '--stage', 'global', '--data', mixed/'lr', '--outdir', tmp_path/'s1', '--kimg', '0.016', '--quiet')
     assert r1.returncode == 0, r1.stderr[-3000:]
     for name in ('empty.jpg', 'truncated.jpg', 'notes.png'): assert name in r1.stderr, (name, r1.stderr[-3000:])
-    r2 = run('--stage', 'patch', '--data', mixed/'lr', '--data_hr', mixed/'hr', '--teacher', tmp_path/'s1',
+    r2 = run(tmp_path, '--stage', 'patch', '--data', mixed/'lr', '--data_hr', mixed/'hr', '--teacher', tmp_path/'s1',
              '--outdir', tmp_path/'s2', '--kimg', '0.016', '--quiet')
     assert r2.returncode == 0, r2.stderr[-3000:]
     err = r2.stderr
@@ -53,7 +50,7 @@ def test_both_stages_train_past_the_bad_images(mixed, tmp_path):
 
 
 def test_strict_refuses_naming_the_first_offender(mixed, tmp_path):
-    r = run('--stage', 'global', '--data', mixed/'lr', '--outdir', tmp_path/'s1', '--kimg', '0.016', '--quiet', '--strict')
+    r = run(tmp_path, '--stage', 'global', '--data', mixed/'lr', '--outdir', tmp_path/'s1', '--kimg', '0.016', '--quiet', '--strict')
     assert r.returncode == 2, r.stderr[-3000:]
     assert 'empty.jpg' in r.stderr and 'Traceback' not in r.stderr      # files are checked in name order
     # stage 2 with a clean low-res set: the high-res thumbnail is refused by name
@@ -61,17 +58,17 @@ def test_strict_refuses_naming_the_first_offender(mixed, tmp_path):
     for n in BAD: (clean/n).unlink()
     hr = tmp_path/'hr'; shutil.copytree(mixed/'hr', hr)
     for n in ('empty.jpg', 'truncated.jpg', 'notes.png'): (hr/n).unlink()
-    assert run('--stage', 'global', '--data', clean, '--outdir', tmp_path/'ok1', '--kimg', '0.016', '--quiet').returncode == 0
-    r = run('--stage', 'patch', '--data', clean, '--data_hr', hr, '--teacher', tmp_path/'ok1', '--outdir', tmp_path/'s2',
+    assert run(tmp_path, '--stage', 'global', '--data', clean, '--outdir', tmp_path/'ok1', '--kimg', '0.016', '--quiet').returncode == 0
+    r = run(tmp_path, '--stage', 'patch', '--data', clean, '--data_hr', hr, '--teacher', tmp_path/'ok1', '--outdir', tmp_path/'s2',
             '--kimg', '0.016', '--quiet', '--strict')
     assert r.returncode == 2, r.stderr[-3000:]
     assert 'sliver.png' in r.stderr and '--strict' in r.stderr and 'Traceback' not in r.stderr
 
 
 def test_too_few_usable_images_stop_the_run_saying_why(mixed, tmp_path):
-    r1 = run('--stage', 'global', '--data', mixed/'lr', '--outdir', tmp_path/'s1', '--kimg', '0.016', '--quiet')
+    r1 = run(tmp_path, '--stage', 'global', '--data', mixed/'lr', '--outdir', tmp_path/'s1', '--kimg', '0.016', '--quiet')
     assert r1.returncode == 0, r1.stderr[-3000:]
-    r = run('--stage', 'patch', '--data', mixed/'lr', '--data_hr', mixed/'hr', '--teacher', tmp_path/'s1',
+    r = run(tmp_path, '--stage', 'patch', '--data', mixed/'lr', '--data_hr', mixed/'hr', '--teacher', tmp_path/'s1',
             '--outdir', tmp_path/'s2', '--kimg', '0.016', '--quiet', '--min_images', '5')
     assert r.returncode == 2, r.stderr[-3000:]
     assert '4 usable images (need 5)' in r.stderr and '2 skipped' in r.stderr and '3 unreadable files skipped' in r.stderr, r.stderr[-2000:]
@@ -80,15 +77,16 @@ def test_too_few_usable_images_stop_the_run_saying_why(mixed, tmp_path):
 def test_panorama_training_skips_strips_of_another_shape(tmp_path):
     "A folder of full-turn strips with a square photo, a narrow strip and a text file: `--stage pano` trains on the strips."
     strips = tmp_path/'strips'
-    r = subprocess.run([script('anyres_make_data'), str(strips), '--panorama', '5', '--quiet'], capture_output=True, text=True, env=ENV)
+    r = subprocess.run(console_cmd(tmp_path, 'anyres_make_data', 'data') + [str(strips), '--panorama', '5', '--quiet'],
+                       capture_output=True, text=True, env=ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     rng = np.random.default_rng(1)
     Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(strips/'photo.png')
     Image.fromarray(rng.integers(0, 256, (32, 100, 3), dtype=np.uint8)).save(strips/'narrow.png')
     (strips/'readme.png').write_text('not an image')
-    r = run('--stage', 'pano', '--data', strips, '--outdir', tmp_path/'pano', '--kimg', '0.008', '--batch', '4', '--quiet', '--min_images', '4')
+    r = run(tmp_path, '--stage', 'pano', '--data', strips, '--outdir', tmp_path/'pano', '--kimg', '0.008', '--batch', '4', '--quiet', '--min_images', '4')
     assert r.returncode == 0, r.stderr[-3000:]
     for name in ('photo.png', 'narrow.png', 'readme.png'): assert name in r.stderr, (name, r.stderr[-3000:])
     assert 'skipped 2 of 7 images' in r.stderr and 'frames of 90 degrees' in r.stdout
-    r = run('--stage', 'pano', '--data', strips, '--outdir', tmp_path/'pano2', '--kimg', '0.008', '--batch', '4', '--quiet', '--strict')
+    r = run(tmp_path, '--stage', 'pano', '--data', strips, '--outdir', tmp_path/'pano2', '--kimg', '0.008', '--batch', '4', '--quiet', '--strict')
     assert r.returncode == 2 and 'readme.png' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
