@@ -1,0 +1,97 @@
+#!/usr/bin/env python
+"""Does a model show detail when zoomed? Issue 13's targets for any set of runs, at their last (or every) snapshot.
+
+    .venv/bin/python experiments/zoom_eval.py RUN [RUN ...] [--all] [--json FILE] [--md FILE] [--png FILE]
+
+A RUN is a run folder (its checkpoints), a checkpoint or network file, or a `G_ema_snapshots.pt` written by
+`experiments/gpu_session.py` (G_ema at several kimg). For each generator, against held-out scenes rendered natively
+(seeds disjoint from the training scenes):
+- SWD x1e3 at 1x (32 px, `--n1` images, mean over the levels 32, 16) and at 8x (256 px rendered whole through the
+  generator's Fourier grid, `--n8` images, mean over the levels 256 ... 16), each beside the real-vs-real floor of
+  the same protocol (two disjoint held-out sets);
+- the power over the top octave (0.25-0.5 cycles/px) of the 8x renders, in dB against the real scenes' and against
+  a Lanczos upsampling of the same model's 1x render (detail that upsampling cannot invent).
+Targets (issue 13): SWD within 1.5x the floor at 1x and 8x; top octave within 3 dB of real and >= 6 dB above Lanczos.
+"""
+import argparse, json, sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anyres_nb.generator import Generator
+from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_checkpoints
+from anyres_nb.metrics import fake_images, sliced_wasserstein, image_spectrum
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from controlled import EVAL_SEED0, log, save_json, heldout
+
+
+def top_octave_db(images):
+    "Mean power (dB) of an image set over 0.25-0.5 cycles/px."
+    f, p = image_spectrum(images)
+    m = (f >= 0.25) & (f <= 0.5)
+    return float(10 * np.log10(np.mean(p[m])))
+
+
+def generators(src, every=False):
+    "(label, kimg, G) for a run folder, checkpoint or snapshot file: the last, or every one with `every`."
+    src = Path(src)
+    if src.name == 'G_ema_snapshots.pt':
+        d = torch.load(src, map_location='cpu', weights_only=False)
+        ks = sorted(d['G_ema']) if every else [max(d['G_ema'])]
+        for k in ks:
+            G = Generator(**d['G_kwargs']); G.load_state_dict({n: v.float() for n, v in d['G_ema'][k].items()})
+            yield src.parent.name, float(k), G.eval()
+        return
+    paths = list_checkpoints(src) if src.is_dir() else [src]
+    for p in (paths if every else paths[-1:]):
+        ck = load_checkpoint(p)
+        yield (src.name if src.is_dir() else src.stem), float(ck.get('kimg', 0)), generator_from_checkpoint(ck).eval()
+
+
+@torch.no_grad()
+def evaluate(G, real, n1, n8, seed=1):
+    f1 = fake_images(G, n1, 32, seed=seed)
+    f8 = fake_images(G, n8, 256, seed=seed, batch=4)
+    up = fake_images(G, n8, 256, seed=seed, batch=4, upsample=True)
+    s1, s8 = sliced_wasserstein(real[32], f1), sliced_wasserstein(real[256], f8)
+    t8, tu, tr = top_octave_db(f8), top_octave_db(up), top_octave_db(real[256])
+    return dict(swd1=float(np.mean(s1)), swd8=float(np.mean(s8)), swd8_levels=[round(v, 2) for v in s8],
+                top_db_vs_real=t8 - tr, top_db_vs_lanczos=t8 - tu), f8
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('runs', nargs='+')
+    ap.add_argument('--all', action='store_true', help='every snapshot, not only the last')
+    ap.add_argument('--n1', type=int, default=256)
+    ap.add_argument('--n8', type=int, default=64)
+    ap.add_argument('--json', default=None)
+    ap.add_argument('--png', default=None, help='the first 4 images of each model at 8x, one row per model')
+    a = ap.parse_args(argv)
+    real = {32: heldout(a.n1, [32], EVAL_SEED0)[32], 256: heldout(a.n8, [256], EVAL_SEED0)[256]}
+    real2 = {32: heldout(a.n1, [32], EVAL_SEED0 + 100_000)[32], 256: heldout(a.n8, [256], EVAL_SEED0 + 100_000)[256]}
+    floor = dict(swd1=float(np.mean(sliced_wasserstein(real[32], real2[32]))),
+                 swd8=float(np.mean(sliced_wasserstein(real[256], real2[256]))),
+                 top_db_real_vs_real=top_octave_db(real2[256]) - top_octave_db(real[256]))
+    log(f"floor: SWD 1x {floor['swd1']:.1f}, 8x {floor['swd8']:.1f}; targets <= {1.5 * floor['swd1']:.1f}, <= {1.5 * floor['swd8']:.1f}")
+    rows, strips = [], []
+    for src in a.runs:
+        for name, kimg, G in generators(src, a.all):
+            r, f8 = evaluate(G, real, a.n1, a.n8)
+            r.update(name=name, kimg=kimg, src=str(src)); rows.append(r)
+            strips.append(f8[:4])
+            log(f"{name} {kimg:.1f} kimg: SWD 1x {r['swd1']:.1f} ({r['swd1'] / floor['swd1']:.2f}x floor), 8x {r['swd8']:.1f} "
+                f"({r['swd8'] / floor['swd8']:.2f}x), top octave {r['top_db_vs_real']:+.1f} dB vs real, "
+                f"{r['top_db_vs_lanczos']:+.1f} dB vs Lanczos")
+    if a.json: save_json(dict(floor=floor, rows=rows, n1=a.n1, n8=a.n8), a.json)
+    if a.png:
+        from PIL import Image
+        from anyres_nb.train import image_grid
+        imgs = torch.cat(strips + [real[256][:4]]).permute(0, 2, 3, 1).numpy()
+        Image.fromarray(image_grid(imgs, cols=4)).save(a.png)
+
+
+if __name__ == '__main__':
+    main()
