@@ -49,7 +49,7 @@ PRESETS = {
                      num_layers=14, num_critical=2, margin_size=10, conv_kernel=1, use_radial_filters=True, num_fp16_res=4),
               D=dict(channel_base=32768, channel_max=512, architecture='resnet', num_fp16_res=4,
                      epilogue_kwargs=dict(mbstd_group_size=4))),
-    'demo': dict(res=32, batch=8, gamma=0.25, snap=1., kimg=6., ema_kimg=0.5,
+    'demo': dict(res=32, batch=8, gamma=0.25, snap=1., kimg=6., ema_kimg=0.5, glr=0.005, dlr=0.004, teacher_lambda=1.,
                  G=dict(z_dim=64, w_dim=64, mapping_kwargs=dict(num_layers=2), channel_base=1024, channel_max=32,
                         num_layers=6, num_critical=2, margin_size=8, conv_kernel=3, use_radial_filters=False, num_fp16_res=0),
                  D=dict(channel_base=1024, channel_max=64, architecture='resnet', num_fp16_res=0,
@@ -867,8 +867,8 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  preset: str = 'demo',             # network and hyper-parameter preset: t, r or demo
                  kimg: float = None,               # train until this many thousand images
                  batch: int = None,                # total batch size (all processes)
-                 glr: float = None,                # G learning rate (default 0.0025)
-                 dlr: float = None,                # D learning rate (default 0.002)
+                 glr: float = None,                # G learning rate
+                 dlr: float = None,                # D learning rate
                  gamma: float = None,              # R1 weight (lazy, every 16 D steps)
                  scale_min: float = None,          # smallest patch scale s = p/size (default: the image's native size)
                  scale_max: float = None,          # largest patch scale (default 1: the whole image at p)
@@ -876,7 +876,7 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  scale_mapping_max: float = None,  # scale normalisation upper bound (default: largest hr size / p)
                  scale_mapping_norm: str = None,   # 'positive' or 'zerocentered'
                  scale_cond: str = None,           # stage 2's scale code: 'fourier' (default; log-scale features that carry the scale), 'linear', or 'reference' (the authors' branch, constant)
-                 teacher_lambda: float = None,     # weight of the teacher loss (default 5)
+                 teacher_lambda: float = None,     # weight of the teacher loss
                  teacher_mode: str = None,         # 'inverse' or 'forward'
                  lpips: str = None,                # local LPIPS weights (adds LPIPS to the teacher loss)
                  base_probability: float = None,   # chance that a stage-2 batch is low-res images (default 0.5)
