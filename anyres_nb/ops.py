@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['register_impl', 'available_impls', 'get_impl', 'set_impl', 'prefer_impl', 'use_impl', 'setup_filter', 'parse_padding',
-           'upfirdn2d', 'filter2d', 'upsample2d', 'downsample2d', 'act_defaults', 'bias_act', 'FullyConnectedLayer',
-           'layer_schedule', 'design_lowpass_filter', 'filtered_lrelu', 'modulated_conv2d', 'registered_ops']
+           'upfirdn2d', 'filter2d', 'upsample2d', 'downsample2d', 'act_defaults', 'bias_act', 'layer_schedule',
+           'design_lowpass_filter', 'filtered_lrelu', 'modulated_conv2d', 'registered_ops']
 
 # %% ../nbs/02_ops.ipynb #8d87d3e9
 from contextlib import contextmanager
@@ -200,31 +200,8 @@ def bias_act(x, b=None, dim=1, act='linear', alpha=None, gain=None, clamp=None):
     `clamp`: None (off) or a bound >= 0."""
     return _op('bias_act')(x, b, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp)
 
-# %% ../nbs/02_ops.ipynb #478e6fa7
-class FullyConnectedLayer(torch.nn.Module):
-    "Linear layer with equalized learning rate: `act(x @ (g_w W).T + g_b b)`, `g_w = lr_multiplier/sqrt(in_features)`."
-    def __init__(self, in_features, out_features, activation='linear', bias=True, lr_multiplier=1,
-                 weight_init=1, bias_init=0):
-        super().__init__()
-        self.in_features, self.out_features, self.activation = in_features, out_features, activation
-        self.weight = torch.nn.Parameter(torch.randn([out_features, in_features]) * (weight_init / lr_multiplier))
-        b0 = np.broadcast_to(np.asarray(bias_init, dtype=np.float32), [out_features])
-        self.bias = torch.nn.Parameter(torch.from_numpy(b0 / lr_multiplier)) if bias else None
-        self.weight_gain = lr_multiplier / np.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x):
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias
-        if b is not None:
-            b = b.to(x.dtype)
-            if self.bias_gain != 1: b = b * self.bias_gain
-        if self.activation == 'linear' and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return bias_act(x.matmul(w.t()), b, act=self.activation)
-
-    def extra_repr(self):
-        return f'in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}'
+# %% ../nbs/02_ops.ipynb #38c16f7f
+from .fourier import FullyConnectedLayer
 
 # %% ../nbs/02_ops.ipynb #53682501
 def layer_schedule(img_resolution, img_channels=3, channel_base=32768, channel_max=512, num_layers=14,
