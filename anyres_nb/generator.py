@@ -9,6 +9,7 @@ __all__ = ['layer_padding', 'SynthesisLayer', 'SynthesisNetwork', 'Generator', '
 import copy
 import numpy as np
 import torch
+from fastcore.basics import patch
 from . import ops
 import anyres_nb.fastops   # registers the exact 'fast' ops and makes them the default (02a_fastops)
 from .ops import FullyConnectedLayer, design_lowpass_filter, filtered_lrelu, layer_schedule, modulated_conv2d
@@ -30,7 +31,7 @@ def layer_padding(in_size, out_size, conv_kernel, up_factor, down_factor, up_tap
     hi = total - lo
     return [int(lo[0]), int(hi[0]), int(lo[1]), int(hi[1])]
 
-# %% ../nbs/04_generator.ipynb #33d02b1e
+# %% ../nbs/04_generator.ipynb #6bf3d5c0
 class SynthesisLayer(torch.nn.Module):
     "One StyleGAN3 layer: (scale-conditioned) style, modulated conv, filtered leaky ReLU; tracks its input magnitude."
     def __init__(self, w_dim, is_torgb, is_critically_sampled, use_fp16,
@@ -70,36 +71,40 @@ class SynthesisLayer(torch.nn.Module):
         self.use_scale_affine = use_scale_affine
         if use_scale_affine: self.scale_affine = make_scale_affine(w_dim, in_channels)
 
-    def forward(self, x, w, scale=None, noise_mode='random', force_fp32=False, update_emas=False):
-        "`x` `[N, in_channels, in_size, in_size]`, `w` `[N, w_dim]`, `scale` (mapped scale) `[N, w_dim]` or None."
-        if noise_mode not in ('random', 'const', 'none'):
-            raise ValueError(f"noise_mode must be 'random', 'const' or 'none' (StyleGAN3 has no noise), got {noise_mode!r}")
-        if update_emas:
-            cur = x.detach().to(torch.float32).square().mean()
-            self.magnitude_ema.copy_(cur.lerp(self.magnitude_ema, self.magnitude_ema_beta))
-        input_gain = self.magnitude_ema.rsqrt()
 
-        styles = self.affine(w)
-        if self.use_scale_affine:
-            styles = add_scale_style(styles, self.scale_affine, scale)
-        if self.is_torgb:
-            styles = styles * (1 / np.sqrt(self.in_channels * self.conv_kernel ** 2))
+# %% ../nbs/04_generator.ipynb #822c8951
+@patch
+def forward(self: SynthesisLayer, x, w, scale=None, noise_mode='random', force_fp32=False, update_emas=False):
+    "`x` `[N, in_channels, in_size, in_size]`, `w` `[N, w_dim]`, `scale` (mapped scale) `[N, w_dim]` or None."
+    if noise_mode not in ('random', 'const', 'none'):
+        raise ValueError(f"noise_mode must be 'random', 'const' or 'none' (StyleGAN3 has no noise), got {noise_mode!r}")
+    if update_emas:                                                   # mu <- beta mu + (1 - beta) mean(x^2)
+        cur = x.detach().to(torch.float32).square().mean()
+        self.magnitude_ema.copy_(cur.lerp(self.magnitude_ema, self.magnitude_ema_beta))
+    input_gain = self.magnitude_ema.rsqrt()                           # g = 1 / sqrt(mu)
+    styles = self.affine(w)                                           # s = A(w_i)
+    if self.use_scale_affine:
+        styles = add_scale_style(styles, self.scale_affine, scale)    # s = A(w_i) + B(m_i)
+    if self.is_torgb:
+        styles = styles * (1 / np.sqrt(self.in_channels * self.conv_kernel ** 2))   # s / sqrt(C_in k^2), no demod
+    dtype = torch.float16 if (self.use_fp16 and not force_fp32 and x.device.type == 'cuda') else torch.float32
+    x = modulated_conv2d(x.to(dtype), self.weight, styles, demodulate=not self.is_torgb,   # y = d * (W * (s g x))
+                         padding=self.conv_kernel - 1, input_gain=input_gain)
+    return filtered_lrelu(x, self.up_filter, self.down_filter, self.bias.to(x.dtype),    # down(clamp(phi(up(y + b))))
+                          up=self.up_factor, down=self.down_factor, padding=self.padding,
+                          gain=1 if self.is_torgb else np.sqrt(2), slope=1 if self.is_torgb else 0.2, clamp=self.conv_clamp)
 
-        dtype = torch.float16 if (self.use_fp16 and not force_fp32 and x.device.type == 'cuda') else torch.float32
-        x = modulated_conv2d(x.to(dtype), self.weight, styles, demodulate=not self.is_torgb,
-                             padding=self.conv_kernel - 1, input_gain=input_gain)
-        x = filtered_lrelu(x, self.up_filter, self.down_filter, self.bias.to(x.dtype), up=self.up_factor,
-                           down=self.down_factor, padding=self.padding, gain=1 if self.is_torgb else np.sqrt(2),
-                           slope=1 if self.is_torgb else 0.2, clamp=self.conv_clamp)
-        return x
 
-    def extra_repr(self):
-        return (f'w_dim={self.w_dim}, is_torgb={self.is_torgb}, critical={self.is_critically_sampled}, fp16={self.use_fp16}, '
-                f'rate {self.in_sampling_rate:g}->{self.out_sampling_rate:g} (x{self.up_factor}/{self.down_factor}), '
-                f'cutoff {self.in_cutoff:g}->{self.out_cutoff:g}, size {self.in_size[0]}->{self.out_size[0]}, '
-                f'channels {self.in_channels}->{self.out_channels}, scale_affine={self.use_scale_affine}')
+# %% ../nbs/04_generator.ipynb #84a9c39e
+@patch
+def extra_repr(self: SynthesisLayer):
+    return (f'w_dim={self.w_dim}, is_torgb={self.is_torgb}, critical={self.is_critically_sampled}, fp16={self.use_fp16}, '
+            f'rate {self.in_sampling_rate:g}->{self.out_sampling_rate:g} (x{self.up_factor}/{self.down_factor}), '
+            f'cutoff {self.in_cutoff:g}->{self.out_cutoff:g}, size {self.in_size[0]}->{self.out_size[0]}, '
+            f'channels {self.in_channels}->{self.out_channels}, scale_affine={self.use_scale_affine}')
 
-# %% ../nbs/04_generator.ipynb #160f2895
+
+# %% ../nbs/04_generator.ipynb #21d435d8
 class SynthesisNetwork(torch.nn.Module):
     "StyleGAN3 synthesis network `ws [N, num_ws, w_dim] -> img [N, img_channels, res, res]`, driven by an optional transform."
     def __init__(self, w_dim, img_resolution, img_channels, channel_base=32768, channel_max=512, num_layers=14,
@@ -131,30 +136,40 @@ class SynthesisNetwork(torch.nn.Module):
             setattr(self, name, layer)
             self.layer_names.append(name)
 
-    def layers(self):
-        "The synthesis layers, in order (the Fourier input excluded)."
-        return [getattr(self, n) for n in self.layer_names]
 
-    def forward(self, ws, mapped_scale=None, transform=None, **layer_kwargs):
-        """Image for `ws` `[N, num_ws, w_dim]`; `mapped_scale` `[N, num_ws, w_dim]` (scale-conditioned layers);
-        `transform` `[3,3]`/`[N,3,3]` of the Fourier input. `layer_kwargs`: `noise_mode`, `force_fp32`, `update_emas`."""
-        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
-            raise ValueError(f"synthesis: ws must be [N, {self.num_ws}, {self.w_dim}], got shape {tuple(ws.shape)}")
-        layer_kwargs.pop('crop_fn', None)
-        ws = ws.to(torch.float32).unbind(dim=1)
-        sc = mapped_scale.to(torch.float32).unbind(dim=1) if mapped_scale is not None else [None] * self.num_ws
-        x = self.input(ws[0], transform=transform)
-        for layer, w, m in zip(self.layers(), ws[1:], sc[1:]):
-            x = layer(x, w, m, **layer_kwargs)
-        if self.output_scale != 1: x = x * self.output_scale
-        return x.to(torch.float32)
+# %% ../nbs/04_generator.ipynb #f6249bf2
+@patch
+def layers(self: SynthesisNetwork):
+    "The synthesis layers, in order (the Fourier input excluded)."
+    return [getattr(self, n) for n in self.layer_names]
 
-    def extra_repr(self):
-        return (f'w_dim={self.w_dim}, num_ws={self.num_ws}, img_resolution={self.img_resolution}, '
-                f'img_channels={self.img_channels}, num_layers={self.num_layers}, num_critical={self.num_critical}, '
-                f'margin_size={self.margin_size}, num_fp16_res={self.num_fp16_res}')
 
-# %% ../nbs/04_generator.ipynb #fa94e5d6
+# %% ../nbs/04_generator.ipynb #98b2239f
+@patch
+def forward(self: SynthesisNetwork, ws, mapped_scale=None, transform=None, **layer_kwargs):
+    """Image for `ws` `[N, num_ws, w_dim]`; `mapped_scale` `[N, num_ws, w_dim]` (scale-conditioned layers);
+    `transform` `[3,3]`/`[N,3,3]` of the Fourier input. `layer_kwargs`: `noise_mode`, `force_fp32`, `update_emas`."""
+    if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
+        raise ValueError(f"synthesis: ws must be [N, {self.num_ws}, {self.w_dim}], got shape {tuple(ws.shape)}")
+    layer_kwargs.pop('crop_fn', None)
+    ws = ws.to(torch.float32).unbind(dim=1)
+    sc = mapped_scale.to(torch.float32).unbind(dim=1) if mapped_scale is not None else [None] * self.num_ws
+    x = self.input(ws[0], transform=transform)
+    for layer, w, m in zip(self.layers(), ws[1:], sc[1:]):
+        x = layer(x, w, m, **layer_kwargs)
+    if self.output_scale != 1: x = x * self.output_scale
+    return x.to(torch.float32)
+
+
+# %% ../nbs/04_generator.ipynb #71d48e71
+@patch
+def extra_repr(self: SynthesisNetwork):
+    return (f'w_dim={self.w_dim}, num_ws={self.num_ws}, img_resolution={self.img_resolution}, '
+            f'img_channels={self.img_channels}, num_layers={self.num_layers}, num_critical={self.num_critical}, '
+            f'margin_size={self.margin_size}, num_fp16_res={self.num_fp16_res}')
+
+
+# %% ../nbs/04_generator.ipynb #ede41fb8
 def _kw(d):
     "A plain dict from a dict / EasyDict / None."
     return dict(d) if d else {}
@@ -189,35 +204,47 @@ class Generator(torch.nn.Module):
             self.scale_mapping = MappingNetwork(z_dim=code_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
                                                 normalize_z=normalize, **_kw(mapping_kwargs))
 
-    @property
-    def use_scale_affine(self):
-        "Whether the synthesis layers add the scale affine to their styles (False: teacher / global behaviour)."
-        return any(l.use_scale_affine for l in self.synthesis.layers())
 
-    @use_scale_affine.setter
-    def use_scale_affine(self, on):
-        if on and not self.has_scale_branch:
-            raise ValueError("use_scale_affine=True needs a generator built with training_mode='patch'")
-        for l in self.synthesis.layers(): l.use_scale_affine = bool(on)
+# %% ../nbs/04_generator.ipynb #ff75b474
+def _get_use_scale_affine(self):
+    "Whether the synthesis layers add the scale affine to their styles (False: teacher / global behaviour)."
+    return any(l.use_scale_affine for l in self.synthesis.layers())
 
-    def map_scale(self, transform=None, c=None, batch_size=1, update_emas=False):
-        "Mapped scale `[N, num_ws, w_dim]` for transform(s) `T` (scale 1 when None): `scale_mapping(scale_norm(1/T00), c)`."
-        if not self.has_scale_branch:
-            raise ValueError("this generator has no scale branch (training_mode='global')")
-        dev = self.scale_mapping.w_avg.device
-        s = scale_from_transform(transform, batch_size=batch_size, device=dev)
-        return self.scale_mapping(self.scale_norm(s), c, update_emas=update_emas)
+def _set_use_scale_affine(self, on):
+    if on and not self.has_scale_branch:
+        raise ValueError("use_scale_affine=True needs a generator built with training_mode='patch'")
+    for l in self.synthesis.layers(): l.use_scale_affine = bool(on)
 
-    def forward(self, z, c=None, transform=None, truncation_psi=1, truncation_cutoff=None, update_emas=False,
-                **synthesis_kwargs):
-        "Images `[N, img_channels, res, res]` for latents `z` `[N, z_dim]`, labels `c`, and transform(s) `T`."
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, update_emas=update_emas)
-        mapped_scale = None
-        if self.has_scale_branch and self.use_scale_affine:
-            mapped_scale = self.map_scale(transform, c, batch_size=z.shape[0], update_emas=update_emas)
-        return self.synthesis(ws, mapped_scale=mapped_scale, transform=transform, update_emas=update_emas,
-                              **synthesis_kwargs)
+Generator.use_scale_affine = property(_get_use_scale_affine, _set_use_scale_affine)
 
-    def extra_repr(self):
-        return (f'z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, img_resolution={self.img_resolution}, '
-                f'training_mode={self.training_mode!r}')
+
+# %% ../nbs/04_generator.ipynb #8ae39684
+@patch
+def map_scale(self: Generator, transform=None, c=None, batch_size=1, update_emas=False):
+    "Mapped scale `[N, num_ws, w_dim]` for transform(s) `T` (scale 1 when None): `scale_mapping(scale_norm(1/T00), c)`."
+    if not self.has_scale_branch:
+        raise ValueError("this generator has no scale branch (training_mode='global')")
+    dev = self.scale_mapping.w_avg.device
+    s = scale_from_transform(transform, batch_size=batch_size, device=dev)
+    return self.scale_mapping(self.scale_norm(s), c, update_emas=update_emas)
+
+
+# %% ../nbs/04_generator.ipynb #7f783b2b
+@patch
+def forward(self: Generator, z, c=None, transform=None, truncation_psi=1, truncation_cutoff=None, update_emas=False,
+            **synthesis_kwargs):
+    "Images `[N, img_channels, res, res]` for latents `z` `[N, z_dim]`, labels `c`, and transform(s) `T`."
+    ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, update_emas=update_emas)
+    mapped_scale = None
+    if self.has_scale_branch and self.use_scale_affine:
+        mapped_scale = self.map_scale(transform, c, batch_size=z.shape[0], update_emas=update_emas)
+    return self.synthesis(ws, mapped_scale=mapped_scale, transform=transform, update_emas=update_emas,
+                          **synthesis_kwargs)
+
+
+# %% ../nbs/04_generator.ipynb #8d089d1a
+@patch
+def extra_repr(self: Generator):
+    return (f'z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, img_resolution={self.img_resolution}, '
+            f'training_mode={self.training_mode!r}')
+
