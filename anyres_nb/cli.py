@@ -7,7 +7,7 @@ __all__ = ['USER_ERRORS', 'anyres_make_data', 'anyres_convert', 'anyres_train', 
            'anyres_eval']
 
 # %% ../nbs/15_cli.ipynb #df056020
-from . import data, legacy, train, render, metrics, invert
+from . import data, legacy, train, render, metrics, invert, panorama, demo   # panorama registers the 'pano' trainer
 
 # %% ../nbs/15_cli.ipynb #e025b071
 import os, sys, pickle, warnings
@@ -38,7 +38,7 @@ def _console(fn):
 def anyres_make_data(): "Console entry: `anyres_make_data OUTDIR` (see `06_data`)."; _console(data.anyres_make_data)
 def anyres_convert(): "Console entry: `anyres_convert SRC.pkl DST.pt` (see `13_legacy`)."; _console(legacy.anyres_convert)
 def anyres_train(): "Console entry: `anyres_train --stage ...` (see `09_train`)."; _console(train.anyres_train)
-def anyres_demo(): "Console entry: `anyres_demo --outdir DIR` (see `09_train`)."; _console(train.anyres_demo)
+def anyres_demo(): "Console entry: `anyres_demo --outdir DIR` (see `15a_demo`)."; _console(demo.anyres_demo)
 def anyres_render(): "Console entry: `anyres_render CKPT --size N ...` (see `10_render`)."; _console(render.anyres_render)
 def anyres_invert(): "Console entry: `anyres_invert IMAGE --network CKPT ...` (see `10a_invert`)."; _console(invert.anyres_invert)
 def anyres_eval(): "Console entry: `anyres_eval CKPT --data DIR ...` (see `11_metrics`)."; _console(metrics.anyres_eval)

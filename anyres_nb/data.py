@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 __all__ = ['IMAGE_EXTS', 'DEFAULT_MAX_PIXELS', 'TURN', 'RENDER_VERSION', 'PALETTES', 'M_PER_OCTAVE', 'BadImageError',
            'ImageSkipWarning', 'to_rgb8', 'decode_image', 'image_size', 'ImageSet', 'check_min_size', 'ImageSubset',
            'SquareImageDataset', 'LowResDataset', 'frame_is_square', 'scene_params', 'render_scene',
-           'radial_power_spectrum', 'hr_sizes', 'make_synthetic_set', 'anyres_make_data']
+           'radial_power_spectrum', 'hr_sizes', 'make_synthetic_set', 'make_panorama_set', 'anyres_make_data']
 
 # %% ../nbs/06_data.ipynb #d581270c
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif')
@@ -552,6 +552,28 @@ def make_synthetic_set(outdir, n_lr: int = 1000, n_hr: int = 160, base: int = 32
               + f"to {out/'hr'} in {manifest['seconds']:.1f} s with {workers} worker(s); manifest {out/'manifest.json'}")
     return manifest
 
+# %% ../nbs/06_data.ipynb #3b0b6015
+def make_panorama_set(outdir, n: int = 64, h: int = 32, w: int | None = None, seed: int = 0, overwrite: bool = False,
+                      progress: bool = True) -> dict:
+    """Render `n` synthetic scenes as full-turn strips `h x w` (default `w = 4h`: square pixels, 90-degree square frames)
+    into `outdir/NNNNNN.png` plus `manifest.json`; returns the manifest. Scene seeds are `seed*2**24 + j`."""
+    out = Path(outdir); t0 = time.time()
+    if n < 1 or h < 1: raise ValueError(f"need n >= 1 strips of height h >= 1, got n={n}, h={h}")
+    w = int(w or round(TURN*h))
+    if out.is_dir() and any(out.glob('*.png')):
+        if not overwrite: raise FileExistsError(f"{out} already holds PNGs; pass overwrite=True to replace them, or pick another outdir")
+        for f in out.glob('*.png'): f.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for j in range(n):
+        s = seed*2**24 + j
+        Image.fromarray(render_scene(s, (h, w), panorama=True)).save(out/f'{j:06d}.png'); files.append([f'{j:06d}.png', s])
+    manifest = dict(format='anyres-panorama', render_version=RENDER_VERSION, seed=seed, h=h, w=w, fov=360*h/w,
+                    columns=['file', 'scene_seed'], files=files)
+    (out/'manifest.json').write_text(json.dumps(manifest, separators=(',', ':')))
+    if progress: print(f"wrote {n} panoramas ({h}x{w}, {360*h/w:g} degrees per square frame) to {out} in {time.time() - t0:.1f} s")
+    return manifest
+
 # %% ../nbs/06_data.ipynb #f33cee6c
 @call_parse
 def anyres_make_data(outdir: str,                 # folder to write lr/, hr/ and manifest.json into
@@ -570,7 +592,6 @@ def anyres_make_data(outdir: str,                 # folder to write lr/, hr/ and
     if panorama < 0: raise ValueError(f"--panorama must be a number of strips >= 1 (0: the lr/hr set), got {panorama}")
     if panorama:
         if base < 8: raise ValueError(f"--base must be a whole number of pixels >= 8, got {base}")
-        from anyres_nb.panorama import make_panorama_set          # lazily: the panorama module builds on this one
         make_panorama_set(outdir, n=panorama, h=base, seed=seed, overwrite=overwrite, progress=not quiet)
         return
     make_synthetic_set(outdir, n_lr=n_lr, n_hr=n_hr, base=base, max_factor=max_factor, min_factor=min_factor,

@@ -141,7 +141,7 @@ def record_state_dict(rec: PersistentRecord, prefix: str = '') -> dict:
 
 # %% ../nbs/13_legacy.ipynb #1067fd72
 _NET_CLASSES = {'Generator': 'anyres_nb.generator', 'Discriminator': 'anyres_nb.discriminator',
-                'PanoramaGenerator': 'anyres_nb.panorama'}
+                'PanoramaGenerator': 'anyres_nb.cylinder'}
 
 def _net_class(name: str):
     "Our network class called `name` (a fixed table; the module is imported lazily, never named by a file)."

@@ -521,7 +521,7 @@ def format_table(res: dict) -> str:
 # %% ../nbs/11_metrics.ipynb #e34d50cc
 import argparse
 from fastcore.script import Param
-from .train import grouped_call_parse
+from .runs import grouped_call_parse
 
 def _ints(s, what='') -> list:
     try: return [int(v) for v in str(s).replace(' ', '').split(',') if v] if s not in (None, '') else []
@@ -593,7 +593,7 @@ def anyres_eval(ckpt: str,                 # training checkpoint / run folder, n
     for k, v in (('data', data), ('data_hr', data_hr), ('inception', inception)):
         if v and not Path(v).expanduser().exists(): raise FileNotFoundError(f"--{k}: {v!r} does not exist")
     from anyres_nb.render import load_generator
-    from anyres_nb.train import resolve_device
+    from anyres_nb.runs import resolve_device
     G = load_generator(ckpt, which, resolve_device(device))
     res = evaluate(G, ImageSet(data), num=num, sizes=sizes, patch_num=patch_num, patch_targets=(patch_min, patch_max),
                    patch_images=ImageSet(data_hr) if data_hr else None, scales=scales, consistency_num=consistency_num,

@@ -10,248 +10,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from .coords import tile_offsets
-from .fourier import SynthesisInput
-from .generator import Generator, SynthesisNetwork
-from .data import ImageSet, ImageSubset, SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN
+from .generator import Generator
+from .cylinder import (PanoramaInput, PanoramaSynthesis, PanoramaGenerator, _pano_input, panorama_geometry, frame_start,
+                                frame_yaw, render_span, render_panorama, render_view, pan_frames, wrap_seam, generator_class)
+from .data import ImageSet, ImageSubset, SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN, make_panorama_set
 from .losses import AnyresLoss, style_mix
-from .train import (Trainer, IndexStream, ConfigError, PRESETS, load_checkpoint, train, image_grid,
+from .train import (Trainer, TRAINERS, IndexStream, ConfigError, PRESETS, load_checkpoint, train, image_grid,
                              to_uint8)
 from .render import load_generator, seed_latents
+_all_ = ['PanoramaInput', 'PanoramaSynthesis', 'PanoramaGenerator', 'panorama_geometry', 'frame_start', 'frame_yaw', 'render_span',
+         'render_panorama', 'render_view', 'pan_frames', 'wrap_seam', 'generator_class', 'make_panorama_set']
 
 # %% auto #0
-__all__ = ['PanoramaInput', 'PanoramaSynthesis', 'PanoramaGenerator', 'panorama_geometry', 'frame_start', 'frame_yaw',
-           'render_span', 'render_panorama', 'render_view', 'pan_frames', 'wrap_seam', 'make_panorama_set',
-           'PanoramaFrames', 'panorama_fakes', 'PanoramaLoss', 'PanoramaTrainer', 'panorama_train', 'generator_class',
-           'load_panorama_generator']
-
-# %% ../nbs/14_panorama.ipynb #6bc9d522
-class PanoramaInput(SynthesisInput):
-    """Cylindrical Fourier input of the reference's 'global-360' mode: the horizontal coordinate is an angle, fed to the
-    sinusoids through its sine (first half of the channels) and cosine (second half), so features repeat every turn of
-    `turn = floor(frame_size * 360 / fov)` input samples. `forward(w, transform=None, start=0)`; `start` selects the frame."""
-    def __init__(self, w_dim, channels, size, sampling_rate, bandwidth, margin_size=10, fov=60):
-        super().__init__(w_dim, channels, size, sampling_rate, bandwidth, margin_size)
-        if fov is None or not 0 < float(fov) <= 180:
-            raise ValueError(f"fov must be one frame's field of view in degrees, in (0, 180], got {fov!r}")
-        self.fov = fov
-        self.frame_size = int(self.size[0]) - 2*int(margin_size)      # input samples the output frame shows
-        self.turn = int(self.frame_size*360//fov)                        # input samples per full turn (reference: base_width)
-        if self.turn < 2*self.frame_size:
-            raise ValueError(f"fov={fov} leaves less than two frames per turn; use fov <= 180")
-
-    def _ys(self, device):
-        S = int(self.size[0])
-        return (torch.arange(S, dtype=torch.float32, device=device) + 0.5 - S/2)/float(self.sampling_rate)
-
-    def grid(self, start=0., device=None) -> torch.Tensor:
-        "Sample positions `[N, S, S, 2]` of frames starting at `start` (`[N]` or scalar): x in half-turns (angle/pi), y in input units."
-        start = torch.as_tensor(start, dtype=torch.float32, device=device).reshape(-1)
-        j = torch.arange(int(self.size[0]), dtype=torch.float32, device=start.device)
-        x = (start[:, None] + j[None] - self.margin_size)*(2/self.turn) - 1
-        return torch.stack(torch.broadcast_tensors(x[:, None, :], self._ys(start.device)[None, :, None]), -1)
-
-    def extended_grid(self, device=None) -> torch.Tensor:
-        "The reference's full grid `[1, S, 2 turn + 2 margin, 2]` (columns -m .. 2 turn + m - 1), what `crop_fn` cuts frames from."
-        m, b = int(self.margin_size), self.turn
-        x = torch.arange(-m, 2*b + m, dtype=torch.float32, device=device)/b*2 - 1
-        return torch.stack(torch.broadcast_tensors(x[None, None, :], self._ys(device)[None, :, None]), -1)
-
-    def warp(self, g, transform) -> tuple:
-        "Angles `theta [N,S,S]` and heights `y [N,S,S]` of grid `g` after the user transform (applied in the frame's own square coordinates)."
-        lo, hi = g[..., 0].amin((1, 2), keepdim=True), g[..., 0].amax((1, 2), keepdim=True)
-        ry = g[..., 1].amax((1, 2), keepdim=True) - g[..., 1].amin((1, 2), keepdim=True)
-        xn = (g[..., 0] - lo)/(hi - lo)*ry - ry/2                              # columns onto the rows' span
-        gn = torch.stack(torch.broadcast_tensors(xn, g[..., 1]), -1)
-        gt = gn @ transform[:, None, :2, :2].transpose(-1, -2) + transform[:, None, None, :2, 2]   # A g + t
-        return ((gt[..., 0] + ry/2)/ry*(hi - lo) + lo)*math.pi, gt[..., 1]      # back to angles
-
-    def forward(self, w, transform=None, start=None, crop_fn=None, **kwargs):
-        "Features `[N, channels, S, S]` of the frame at `start` (input samples, `[N]` or scalar; default 0) or cut by `crop_fn`."
-        N = w.shape[0]
-        if crop_fn is not None:
-            if start is not None: raise ValueError("pass either start or crop_fn, not both")
-            g = crop_fn(self.extended_grid(w.device))
-        else: g = self.grid(0. if start is None else start, w.device)
-        S = int(self.size[0])
-        if g.ndim != 4 or g.shape[1:] != (S, S, 2) or g.shape[0] not in (1, N):
-            raise ValueError(f"the frame grid must be [1 or {N}, {S}, {S}, 2], got {tuple(g.shape)} (check start / crop_fn)")
-        T = self.transform[None] if transform is None else torch.as_tensor(transform, dtype=torch.float32, device=w.device)
-        T = (T[None] if T.ndim == 2 else T).expand(N, 3, 3)
-        theta, y = self.warp(g.expand(N, -1, -1, -1), T)
-        h, f, ph = self.channels//2, self.freqs, self.phases
-        amp = (1 - (f.norm(dim=1) - self.bandwidth)/(self.sampling_rate/2 - self.bandwidth)).clamp(0, 1)
-        arg = torch.cat([torch.sin(theta)[..., None]*f[:h, 0] + y[..., None]*f[:h, 1] + ph[:h],      # (sin theta, y) . f
-                         torch.cos(theta)[..., None]*f[h:, 0] + y[..., None]*f[h:, 1] + ph[h:]], -1)  # (cos theta, y) . f
-        x = torch.sin(arg*(2*np.pi))*amp
-        x = x @ (self.weight/np.sqrt(self.channels)).t()                       # mix channels
-        return x.permute(0, 3, 1, 2)
-
-    def extra_repr(self):
-        return super().extra_repr() + f', fov={self.fov:g}, frame_size={self.frame_size}, turn={self.turn}'
-
-# %% ../nbs/14_panorama.ipynb #6436cdc7
-class PanoramaSynthesis(SynthesisNetwork):
-    "StyleGAN3 synthesis network with the cylindrical `PanoramaInput`: `forward(ws, transform=None, start=0)` renders the frame at `start`."
-    def __init__(self, w_dim, img_resolution, img_channels, fov=None, training_mode='global-360', **kwargs):
-        super().__init__(w_dim, img_resolution, img_channels, training_mode='global', **kwargs)
-        p = self.input
-        self.input = PanoramaInput(w_dim, p.channels, int(p.size[0]), p.sampling_rate, p.bandwidth, p.margin_size, fov)
-        self.input.load_state_dict(p.state_dict())            # the planar input's draws: same parameters
-        self.fov = fov
-
-    def forward(self, ws, mapped_scale=None, transform=None, start=None, crop_fn=None, **layer_kwargs):
-        """Frame `[N, img_channels, res, res]` for `ws` `[N, num_ws, w_dim]` at `start` (input samples, `[N]` or scalar)
-        or `crop_fn` (the reference's), under `transform`. `layer_kwargs`: `noise_mode`, `force_fp32`, `update_emas`."""
-        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
-            raise ValueError(f"synthesis: ws must be [N, {self.num_ws}, {self.w_dim}], got shape {tuple(ws.shape)}")
-        ws = ws.to(torch.float32).unbind(dim=1)
-        sc = mapped_scale.to(torch.float32).unbind(dim=1) if mapped_scale is not None else [None]*self.num_ws
-        x = self.input(ws[0], transform=transform, start=start, crop_fn=crop_fn)
-        for layer, w, m in zip(self.layers(), ws[1:], sc[1:]):
-            x = layer(x, w, m, **layer_kwargs)
-        if self.output_scale != 1: x = x*self.output_scale
-        return x.to(torch.float32)
-
-# %% ../nbs/14_panorama.ipynb #427b41da
-class PanoramaGenerator(Generator):
-    """The reference's 360-degree generator (`training_mode='global-360'`, `fov` degrees per frame): `G(z, c, start=...)`
-    renders the frame at `start`; accepts the reference's init kwargs and state dict (strict)."""
-    def __init__(self, z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs={}, training_mode='global-360',
-                 scale_mapping_kwargs={}, **synthesis_kwargs):
-        if training_mode != 'global-360':
-            raise ValueError(f"PanoramaGenerator: training_mode must be 'global-360' (the reference's 360-degree mode), "
-                             f"got {training_mode!r}; use anyres_nb.generator.Generator for 'global' / 'patch'")
-        if synthesis_kwargs.get('fov') is None:
-            raise ValueError("PanoramaGenerator: training_mode='global-360' needs fov= (one frame's field of view in "
-                             "degrees; the reference's --fov, 60 by default)")
-        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs, 'global',
-                         scale_mapping_kwargs, **synthesis_kwargs)
-        self.training_mode = self.init_kwargs['training_mode'] = 'global-360'
-        with torch.random.fork_rng(devices=[]):                # leave the RNG as one planar build would
-            syn = PanoramaSynthesis(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                                    use_scale_affine=False, **synthesis_kwargs)
-        syn.load_state_dict(self.synthesis.state_dict())       # same initial weights as the planar network
-        self.synthesis = syn
-
-    @property
-    def fov(self): return self.synthesis.input.fov
-
-# %% ../nbs/14_panorama.ipynb #a3c86527
-def _pano_input(G) -> PanoramaInput:
-    inp = getattr(getattr(G, 'synthesis', None), 'input', None)
-    if not all(hasattr(inp, a) for a in ('turn', 'frame_size', 'fov')):     # a PanoramaInput (duck-typed)
-        raise TypeError(f"expected a panorama generator (PanoramaGenerator, training_mode='global-360'), got "
-                        f"{type(G).__name__} with training_mode={getattr(G, 'training_mode', None)!r}")
-    return inp
-
-def panorama_geometry(G) -> dict:
-    "Geometry of a panorama generator: `fov`, input `frame` and `turn` samples, `margin`, input `size`, output `res`, `frames_per_turn`, `turn_px` (native width of a full turn)."
-    inp = _pano_input(G); res = int(G.img_resolution)
-    return dict(fov=inp.fov, frame=inp.frame_size, turn=inp.turn, margin=int(inp.margin_size), size=int(inp.size[0]),
-                res=res, frames_per_turn=inp.turn/inp.frame_size, turn_px=inp.turn*res/inp.frame_size)
-
-def frame_start(G, yaw):
-    "The `start` (input samples) of the frame centred at `yaw` degrees (a number, array or tensor)."
-    g = panorama_geometry(G)
-    return (yaw/180 + 1)*g['turn']/2 + g['margin'] - (g['size'] - 1)/2
-
-def frame_yaw(G, start):
-    "The angle (degrees) of the centre of the frame at `start`: the inverse of `frame_start`."
-    g = panorama_geometry(G)
-    return ((start - g['margin'] + (g['size'] - 1)/2)*2/g['turn'] - 1)*180
-
-# %% ../nbs/14_panorama.ipynb #ffbcf703
-def _offsets(n, p): return tile_offsets(n, p) if n >= p else [0]
-
-@torch.no_grad()
-def render_span(G, ws, yaw0: float, yaw1: float, height: int, width: int, rows=(-1., 1.), batch: int = 16,
-                noise_mode: str = 'const', device='cpu') -> torch.Tensor:
-    """Render the angles `[yaw0, yaw1)` (degrees) and panorama rows `rows` (normalized, -1 top .. 1 bottom) of styles `ws`
-    `[N, num_ws, w_dim]` on a `height x width` canvas `[N, 3, height, width]` (float, on `device`), tiled from `res`-px frames."""
-    g = panorama_geometry(G); res = g['res']
-    if int(height) != height or int(width) != width or height < 1 or width < 1:
-        raise ValueError(f"height and width must be positive integers, got {height!r}, {width!r}")
-    if not yaw1 > yaw0: raise ValueError(f"need yaw1 > yaw0 (degrees), got {yaw0}, {yaw1}")
-    (r0, r1), span = rows, yaw1 - yaw0
-    if not r1 > r0: raise ValueError(f"rows must be (top, bottom) with top < bottom, got {rows}")
-    nat_w, nat_h = g['turn_px']*span/360, res*(r1 - r0)/2            # native pixels the window holds
-    kx, ky = max(1, math.ceil(nat_w/width - 1e-9)), max(1, math.ceil(nat_h/height - 1e-9))
-    W, H = kx*int(width), ky*int(height)                              # work at >= native density, then average
-    sx, sy = nat_w/W, nat_h/H
-    dev = next(G.parameters()).device
-    ws = ws.to(dev); N = ws.shape[0]
-    xs, ys = _offsets(W, res), _offsets(H, res)
-    canvas = torch.zeros(N, G.img_channels, max(H, res), xs[-1] + res, device=device)
-    jobs = [(n, Y, X) for n in range(N) for Y in ys for X in xs]
-    for b in range(0, len(jobs), batch):
-        part = jobs[b:b + batch]
-        idx = torch.tensor([n for n, _, _ in part], device=dev)
-        yaw_c = torch.tensor([yaw0 + (X + res/2)/W*span for _, _, X in part], dtype=torch.float64)
-        T = torch.zeros(len(part), 3, 3, device=dev); T[:, 0, 0], T[:, 1, 1], T[:, 2, 2] = sx, sy, 1
-        T[:, 1, 2] = torch.tensor([(r0 + (Y + res/2)/H*(r1 - r0))/2 for _, Y, _ in part], device=dev)
-        img = G.synthesis(ws[idx], transform=T, start=frame_start(G, yaw_c).float().to(dev), noise_mode=noise_mode,
-                          force_fp32=True)
-        for (n, Y, X), t in zip(part, img.to(device)): canvas[n, :, Y:Y + res, X:X + res] = t
-    out = canvas[:, :, :H, :W]
-    return F.avg_pool2d(out, (ky, kx)) if kx*ky > 1 else out.contiguous()
-
-def render_panorama(G, ws, height: int | None = None, width: int | None = None, yaw: float = -180., **kwargs) -> torch.Tensor:
-    """The full turn `[N, 3, height, width]` starting at `yaw` degrees (left edge of column 0). Defaults: `height = res`,
-    `width` = square pixels (`height * turn_px / res`). `kwargs` go to `render_span` (batch, noise_mode, device)."""
-    g = panorama_geometry(G)
-    height = int(height or g['res'])
-    width = int(width or round(height*g['turn_px']/g['res']))
-    return render_span(G, ws, yaw, yaw + 360., height, width, **kwargs)
-
-def render_view(G, ws, yaw: float = 0., zoom: float = 1., pitch: float = 0., size: int | None = None, **kwargs) -> torch.Tensor:
-    "A square view `[N, 3, size, size]` centred at `yaw` degrees and `pitch` (normalized rows), `fov/zoom` degrees wide (default size: res)."
-    if not zoom > 0: raise ValueError(f"zoom must be > 0 (1 = one frame's field of view), got {zoom!r}")
-    g = panorama_geometry(G); h = g['fov']/zoom/2
-    size = int(size or g['res'])
-    return render_span(G, ws, yaw - h, yaw + h, size, size, rows=(pitch - 1/zoom, pitch + 1/zoom), **kwargs)
-
-def pan_frames(G, ws, n_frames: int = 24, zoom: float = 1., size: int | None = None, yaw0: float = 0., **kwargs) -> np.ndarray:
-    "uint8 frames `[n_frames, size, size, 3]` of one latent panning a full turn from `yaw0` (for `render.save_gif`)."
-    if ws.shape[0] != 1: raise ValueError(f"pan_frames renders one latent; got {ws.shape[0]} (pass ws[i:i+1])")
-    views = [render_view(G, ws, yaw0 + 360*f/n_frames, zoom, size=size, **kwargs)[0] for f in range(n_frames)]
-    return to_uint8(torch.stack(views))
-
-# %% ../nbs/14_panorama.ipynb #e094baed
-def wrap_seam(img, tile: int | None = None) -> dict:
-    """Seam statistics of full-turn renderings `img` `[N, C, H, W]`: RMS step `d[j]` between columns j and j+1 (the last
-    is the wrap W-1 -> 0); returns `wrap`, `median`, `ratio = wrap/median`, `percentile` of the wrap among the other
-    steps, `tile_max` (largest step across a `tile`-px frame boundary, if given) and `steps` (all of them)."""
-    x = torch.as_tensor(img).float()
-    if x.ndim != 4 or x.shape[-1] < 3: raise ValueError(f"img must be [N, C, H, W] with W >= 3, got {tuple(x.shape)}")
-    d = (x.roll(-1, -1) - x).square().mean((0, 1, 2)).sqrt()
-    inner, wrap = d[:-1], d[-1].item()
-    out = dict(wrap=wrap, median=inner.median().item(), percentile=100*(inner < wrap).float().mean().item(), steps=d)
-    out['ratio'] = wrap/max(out['median'], 1e-12)
-    if tile: out['tile_max'] = inner[tile - 1::tile].max().item() if x.shape[-1] > tile else float('nan')
-    return out
-
-# %% ../nbs/14_panorama.ipynb #3b0b6015
-def make_panorama_set(outdir, n: int = 64, h: int = 32, w: int | None = None, seed: int = 0, overwrite: bool = False,
-                      progress: bool = True) -> dict:
-    """Render `n` synthetic scenes as full-turn strips `h x w` (default `w = 4h`: square pixels, 90-degree square frames)
-    into `outdir/NNNNNN.png` plus `manifest.json`; returns the manifest. Scene seeds are `seed*2**24 + j`."""
-    out = Path(outdir); t0 = time.time()
-    if n < 1 or h < 1: raise ValueError(f"need n >= 1 strips of height h >= 1, got n={n}, h={h}")
-    w = int(w or round(TURN*h))
-    if out.is_dir() and any(out.glob('*.png')):
-        if not overwrite: raise FileExistsError(f"{out} already holds PNGs; pass overwrite=True to replace them, or pick another outdir")
-        for f in out.glob('*.png'): f.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for j in range(n):
-        s = seed*2**24 + j
-        Image.fromarray(render_scene(s, (h, w), panorama=True)).save(out/f'{j:06d}.png'); files.append([f'{j:06d}.png', s])
-    manifest = dict(format='anyres-panorama', render_version=RENDER_VERSION, seed=seed, h=h, w=w, fov=360*h/w,
-                    columns=['file', 'scene_seed'], files=files)
-    (out/'manifest.json').write_text(json.dumps(manifest, separators=(',', ':')))
-    if progress: print(f"wrote {n} panoramas ({h}x{w}, {360*h/w:g} degrees per square frame) to {out} in {time.time() - t0:.1f} s")
-    return manifest
+__all__ = ['PanoramaFrames', 'panorama_fakes', 'PanoramaLoss', 'PanoramaTrainer', 'panorama_train', 'load_panorama_generator',
+           'PanoramaInput', 'PanoramaSynthesis', 'PanoramaGenerator', 'panorama_geometry', 'frame_start', 'frame_yaw',
+           'render_span', 'render_panorama', 'render_view', 'pan_frames', 'wrap_seam', 'generator_class',
+           'make_panorama_set']
 
 # %% ../nbs/14_panorama.ipynb #f5ebcfb1
 class PanoramaFrames(SquareImageDataset):
@@ -367,6 +141,8 @@ class PanoramaTrainer(Trainer):
         Image.fromarray(image_grid(to_uint8(pano), cols=1)).save(gdir/f'pano-{self.step:07d}.png')
         return path
 
+TRAINERS['pano'] = PanoramaTrainer        # `train.train(stage='pano')` builds this one
+
 # %% ../nbs/14_panorama.ipynb #bccda71d
 def panorama_train(data=None, outdir=None, fov: float | None = None, resume=None, progress: bool = True,
                    max_minutes: float | None = None, **options):
@@ -381,14 +157,6 @@ def panorama_train(data=None, outdir=None, fov: float | None = None, resume=None
     return train(stage='pano', data=data, outdir=outdir, fov=fov, progress=progress, max_minutes=max_minutes, **options)
 
 # %% ../nbs/14_panorama.ipynb #305ff9f3
-def generator_class(init_kwargs: dict):
-    "Our generator class for reference-style init kwargs: `PanoramaGenerator` for training_mode 'global-360', else `Generator`."
-    mode = str(init_kwargs.get('training_mode', 'global'))
-    if '360' in mode:
-        if mode != 'global-360': raise NotImplementedError(f"training_mode={mode!r}: only 'global-360' panoramas exist in the reference")
-        return PanoramaGenerator
-    return Generator
-
 def load_panorama_generator(path, which: str = 'G_ema', device='cpu'):
     "A generator (eval mode, no gradients) from a checkpoint or run folder of any stage (panoramas included), a network file or a reference pickle: `render.load_generator`, which builds `generator_class(kwargs)`."
     return load_generator(path, which, device)

@@ -15,8 +15,9 @@ import anyres_nb
 from . import ops, legacy
 from .coords import tile_offsets, transform_from_limits
 from .generator import Generator
-from .train import (PRESETS, CKPT_FORMAT, Progress, generator_from_checkpoint, load_checkpoint, grouped_call_parse,
-                             resolve_device)
+from .cylinder import render_panorama, pan_frames
+from .runs import (PRESETS, CKPT_FORMAT, Progress, generator_from_checkpoint, load_checkpoint, grouped_call_parse,
+                            resolve_device)
 
 # %% auto #0
 __all__ = ['BUNDLED_CKPT', 'FULL', 'WHICH', 'RENDER_GROUPS', 'RENDER_EXAMPLES', 'assets_dir', 'bundled_checkpoint',
@@ -41,7 +42,7 @@ def bundled_checkpoint() -> Path | None:
 
 # %% ../nbs/10_render.ipynb #61c8c4bf
 def demo_generator_kwargs(res: int = 32, scale_mapping_max: float = 8., **overrides) -> dict:
-    "Init kwargs of a patch-mode generator of the `demo` preset's shape (`train.PRESETS['demo']['G']`) at `res` px; `overrides` replace any entry."
+    "Init kwargs of a patch-mode generator of the `demo` preset's shape (`runs.PRESETS['demo']['G']`) at `res` px; `overrides` replace any entry."
     kw = copy.deepcopy(PRESETS['demo']['G'])
     kw.update(img_resolution=int(res), img_channels=3, c_dim=0, training_mode='patch',
               scale_mapping_kwargs=dict(scale_mapping_norm='positive', scale_mapping_min=1.,
@@ -70,7 +71,7 @@ def _pick(nets: dict, which: str, path) -> Generator:
     return nets[which]
 
 def load_generator(path, which: str = 'G_ema', device='cpu') -> Generator:
-    """A generator (eval mode, no gradients) from `path`: a training checkpoint or run folder (`train.save_checkpoint`),
+    """A generator (eval mode, no gradients) from `path`: a training checkpoint or run folder (`runs.save_checkpoint`),
     a network file (`legacy.save_networks`), or the authors' snapshot pickle (read safely by `legacy.load_network_pkl`)."""
     p = Path(path).expanduser()
     if p.is_dir():
@@ -373,13 +374,12 @@ def _ops_impl(name):
     return name
 
 def is_panorama(G) -> bool:
-    "Whether `G` is a 360-degree generator (`training_mode='global-360'`, `14_panorama`'s `PanoramaGenerator`)."
+    "Whether `G` is a 360-degree generator (`training_mode='global-360'`, `04a_cylinder`'s `PanoramaGenerator`)."
     return str(getattr(G, 'training_mode', '')) == 'global-360'
 
 def _render_panorama_files(G, ckpt, seeds, outdir, trunc, height, width, yaw, zoom, gif, frames, fps, size, patch_batch,
                            center, overlap, quiet):
     "`anyres_render` for a panorama generator: a full-turn PNG (or a pan GIF) per seed; returns the paths."
-    from anyres_nb.panorama import render_panorama, pan_frames        # lazily: the panorama module builds on this one
     if center is not None or overlap:
         raise ValueError(f"{ckpt!r} is a 360-degree generator: --center and --overlap do not apply; choose the direction "
                          "with --yaw (degrees) and, for a --gif, the view width with --zoom")

@@ -11,6 +11,7 @@ import torch
 import ipywidgets as W
 from PIL import Image as PILImage, ImageDraw
 from .render import region_limits, render, render_region, ws_from_seeds, is_panorama, quantize_uint8
+from .cylinder import panorama_geometry, render_panorama, render_view
 
 # %% auto #0
 __all__ = ['view_limits', 'pano_view', 'pano_boxes', 'to_display', 'png_bytes', 'window_box', 'draw_boxes', 'draw_window',
@@ -78,7 +79,7 @@ class Explorer:
     `G.img_resolution`), both enlarged to `display_size`. Renders on a worker thread that keeps only the latest request
     (`threaded=False`: synchronously). Display it as the last expression of a cell, or `display(ex.widget)`.
     For a 360-degree generator (`14_panorama`) the global view is the full-turn strip (`global_size` px tall, shown
-    `2 display_size` wide), the window `panorama.render_view`, and `pan x` turns round (`yaw = 180 pan_x`).
+    `2 display_size` wide), the window `cylinder.render_view`, and `pan x` turns round (`yaw = 180 pan_x`).
     `ws` (`[1, num_ws, w_dim]`, e.g. a projected image of `10a_invert`): explore these styles instead of a seed's (seed and truncation are then disabled)."""
     def __init__(self, G, seed: int = 0, truncation_psi: float = 1., max_zoom: float = 16., crop_size: int | None = None,
                  global_size: int | None = None, display_size: int = 256, c=None, threaded: bool = True,
@@ -90,7 +91,6 @@ class Explorer:
         self.display_size, self.max_zoom, self.threaded = int(display_size), float(max_zoom), threaded
         self.panorama = is_panorama(G)
         if self.panorama:                                           # a full-turn strip, twice the window's width
-            from anyres_nb.panorama import panorama_geometry       # lazily: the panorama module is optional here
             geo = panorama_geometry(G)
             self.fov, self.strip_width = float(geo['fov']), int(round(self.global_size*geo['turn_px']/geo['res']))
             self.global_display = (2*self.display_size, max(1, int(round(2*self.display_size*self.global_size/self.strip_width))))
@@ -185,7 +185,6 @@ class Explorer:
     def render_global(self, ws) -> torch.Tensor:
         "The global view of styles `ws` as uint8 `[3, H, W]`: the whole image, or a panorama's full-turn strip."
         if self.panorama:
-            from anyres_nb.panorama import render_panorama
             return quantize_uint8(render_panorama(self.G, ws, self.global_size, self.strip_width, batch=self.batch))[0]
         return render(self.G, ws, self.global_size, batch=self.batch, c=self.c, dtype=torch.uint8)[0]
 
@@ -193,7 +192,6 @@ class Explorer:
         "The window for `params` (default: the controls' values) at `crop_size` px as uint8 `[3, crop_size, crop_size]`."
         p = params or self.params()
         if self.panorama:
-            from anyres_nb.panorama import render_view
             yaw, pitch = self.limits(p)
             return quantize_uint8(render_view(self.G, ws, yaw, p['zoom'], pitch, self.crop_size, batch=self.batch))[0]
         return render_region(self.G, ws, limits=self.limits(p), size=self.crop_size, batch=self.batch, c=self.c,

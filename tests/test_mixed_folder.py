@@ -13,7 +13,7 @@ BAD = {'tiny.png': '4x4', 'sliver.png': '16x512', 'empty.jpg': 'empty', 'truncat
 
 def run(tmp, *args):
     "`anyres_train ARGS` through the console script (`cli_helpers.console_cmd`)."
-    return subprocess.run(console_cmd(tmp, 'anyres_train', 'train') + [*map(str, args)], capture_output=True, text=True,
+    return subprocess.run(console_cmd(tmp, 'anyres_train') + [*map(str, args)], capture_output=True, text=True,
                           env=ENV, timeout=600)
 
 

@@ -18,7 +18,7 @@ def data(tmp_path_factory):
     return d
 
 
-def anyres_train_cmd(tmp): return console_cmd(tmp, 'anyres_train', 'train')
+def anyres_train_cmd(tmp): return console_cmd(tmp, 'anyres_train')          # the console script (anyres_nb.cli: it loads the panorama trainer)
 
 
 def run(cmd, **kw):
@@ -111,7 +111,7 @@ def test_two_processes_stay_identical_and_resume_in_one(data, tmp_path):
 def test_demo_quick(tmp_path):
     "The demo driver end to end in its smoke-test size, in a fresh process (as `anyres_demo --quick`)."
     script = tmp_path / 'anyres_demo.py'
-    script.write_text('from anyres_nb.train import anyres_demo\nanyres_demo()\n')
+    script.write_text('from anyres_nb.demo import anyres_demo\nanyres_demo()\n')
     out = tmp_path / 'demo'
     r = run([sys.executable, str(script), '--outdir', str(out), '--quick'])
     assert r.returncode == 0, r.stderr[-3000:]
