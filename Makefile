@@ -8,7 +8,7 @@ OUT ?= out/demo
 TORCH_CPU ?= torch==2.13.0
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: browser env demo test sync nbtest pytest export readme bench experiment bundle clean
+.PHONY: browser env demo test sync nbtest pytest export readme bench experiment experiment-controlled bundle clean
 
 env: $(VENV)/.installed
 
@@ -59,11 +59,31 @@ bench: env
 	$(if $(filter-out 0,$(BENCH_THREADS)),OMP_NUM_THREADS=$(BENCH_THREADS)) $(BIN)/python tests/bench/train_step_parts.py
 	$(BIN)/python tests/bench/render_speed.py
 
-# issue 7's controlled experiment (about 1.5 hours on 2 busy cores); writes experiments/controlled/
+# issue 18's experiment (experiments/arms.py): 7 arms x 3 training seeds, many CPU hours. Runs in the background with one
+# thread, logging to out/arms/experiment.log; writes experiments/arms/ after every evaluation. Re-running resumes.
+EXPERIMENT_ARGS ?=
 experiment: env
-	OMP_NUM_THREADS=1 $(BIN)/python experiments/controlled.py --kimg1 12 --kimg2 5
+	@mkdir -p out/arms
+	@if [ -f out/arms/experiment.pid ] && kill -0 $$(cat out/arms/experiment.pid) 2>/dev/null; then \
+	  echo "the experiment is already running (pid $$(cat out/arms/experiment.pid)); follow it with: tail -f out/arms/experiment.log"; \
+	else \
+	  echo "=== $$(date '+%F %T') make experiment $(EXPERIMENT_ARGS)" >> out/arms/experiment.log; \
+	  OMP_NUM_THREADS=1 nohup $(BIN)/python experiments/arms.py $(EXPERIMENT_ARGS) >> out/arms/experiment.log 2>&1 & \
+	  echo $$! > out/arms/experiment.pid; \
+	  echo "started the experiment in the background (pid $$(cat out/arms/experiment.pid), one thread)"; \
+	  echo "  follow it:  tail -f out/arms/experiment.log"; \
+	  echo "  results:    experiments/arms/results.json (rewritten after every evaluation; \"partial\": true until done)"; \
+	  echo "  stop it:    kill $$(cat out/arms/experiment.pid)"; \
+	  echo "  resume it:  make experiment (finished stages are skipped, unfinished ones continue from their last checkpoint)"; \
+	fi
 
-# retrain the checkpoint shipped in anyres_nb/assets/demo.pt (about 1 hour); writes out/bundle/demo.pt
+# issue 7's controlled experiment, the run 16_experiment's later sections document (12 + 10 kimg, as committed in
+# experiments/controlled/results.json); about 1.5 hours on 2 busy cores
+experiment-controlled: env
+	OMP_NUM_THREADS=1 $(BIN)/python experiments/controlled.py --kimg1 12 --kimg2 10
+
+# retrain the checkpoint shipped in anyres_nb/assets/demo.pt (40 + 120 kimg, about 3 hours on one core; re-running resumes);
+# writes out/bundle/demo.pt, demo_quality.json and zoom.gif
 bundle: env
 	BIN=$(BIN) bash experiments/bundled_checkpoint.sh out/bundle
 
