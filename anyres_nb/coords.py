@@ -139,7 +139,7 @@ def tile_plan(n: int, p: int, overlap: int = 0) -> list:
     Ts = transform_from_limits([limits_from_box(b, n) for b in boxes])
     return list(zip(boxes, Ts))
 
-# %% ../nbs/00_coords.ipynb #af175c28
+# %% ../nbs/00_coords.ipynb #f599ca61
 def _kernel(x, kind):
     ax = x.abs()
     if kind == 'bilinear': return (1 - ax).clamp(min=0)
@@ -154,6 +154,7 @@ def _kernel(x, kind):
         return torch.where(ax < 3, torch.where(ax < 1e-6, torch.ones_like(x), s), torch.zeros_like(x))
     raise ValueError(f"resampling kernel {kind!r} unknown; use 'bilinear', 'cubic' or 'lanczos3'")
 
+# %% ../nbs/00_coords.ipynb #1e7e5f89
 def _fold_matrix(n, P, dtype, device):
     "Maps `n + 2P` extended samples onto `n`: outside the frame, pixel `-k` is the odd reflection `2 x[0] - x[k]` (and likewise on the right), which continues straight lines exactly."
     Fm = torch.zeros(n + 2 * P, n, dtype=dtype, device=device)
@@ -163,6 +164,7 @@ def _fold_matrix(n, P, dtype, device):
         Fm[P + n - 1 + k, n - 1] += 2; Fm[P + n - 1 + k, max(n - 1 - k, 0)] -= 1
     return Fm
 
+# %% ../nbs/00_coords.ipynb #7123adcd
 def axis_weights(a, b, n_in, n_out, kernel='lanczos3'):
     """Resampling matrices for one axis: output pixel centre `u` (normalized, -1..1) samples the input at `a*u + b`.
 
@@ -181,6 +183,7 @@ def axis_weights(a, b, n_in, n_out, kernel='lanczos3'):
     valid = ((x >= -1) & (x <= 1)).to(a.dtype)
     return W, valid
 
+# %% ../nbs/00_coords.ipynb #cee5b854
 def _scale_shift(T):
     "Per-sample (s, tx, ty) of a batch of scale+translate transforms, or an error naming what is wrong."
     T = torch.as_tensor(T)
@@ -199,6 +202,7 @@ def resample_affine(img, a, b, size, kernel='lanczos3'):
     out = torch.einsum('boh,bchw,bpw->bcop', wy.to(img.dtype), img, wx.to(img.dtype))
     return out, (my[:, :, None] * mx[:, None, :])[:, None].to(img.dtype)
 
+# %% ../nbs/00_coords.ipynb #2a96bb6d
 def frame_into_patch(full, T, size=None, kernel='lanczos3'):
     "'forward' mode: resample full images `full` into the frames of patches with transforms `T` (zoom in). Returns `(patch_view, mask)`."
     s, tx, ty = (v.to(full) for v in _scale_shift(T.to(full.device)))

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .coords import tile_offsets
 from .fourier import SynthesisInput
 from .generator import Generator, SynthesisNetwork
@@ -31,55 +32,64 @@ class PanoramaInput(SynthesisInput):
         if self.turn < 2*self.frame_size:
             raise ValueError(f"fov={fov} leaves less than two frames per turn; use fov <= 180")
 
-    def _ys(self, device):
-        S = int(self.size[0])
-        return (torch.arange(S, dtype=torch.float32, device=device) + 0.5 - S/2)/float(self.sampling_rate)
+# %% ../nbs/04a_cylinder.ipynb #98589226
+@patch
+def _ys(self: PanoramaInput, device):
+    S = int(self.size[0])
+    return (torch.arange(S, dtype=torch.float32, device=device) + 0.5 - S/2)/float(self.sampling_rate)
 
-    def grid(self, start=0., device=None) -> torch.Tensor:
-        "Sample positions `[N, S, S, 2]` of frames starting at `start` (`[N]` or scalar): x in half-turns (angle/pi), y in input units."
-        start = torch.as_tensor(start, dtype=torch.float32, device=device).reshape(-1)
-        j = torch.arange(int(self.size[0]), dtype=torch.float32, device=start.device)
-        x = (start[:, None] + j[None] - self.margin_size)*(2/self.turn) - 1
-        return torch.stack(torch.broadcast_tensors(x[:, None, :], self._ys(start.device)[None, :, None]), -1)
+@patch
+def grid(self: PanoramaInput, start=0., device=None) -> torch.Tensor:
+    "Sample positions `[N, S, S, 2]` of frames starting at `start` (`[N]` or scalar): x in half-turns (angle/pi), y in input units."
+    start = torch.as_tensor(start, dtype=torch.float32, device=device).reshape(-1)
+    j = torch.arange(int(self.size[0]), dtype=torch.float32, device=start.device)
+    x = (start[:, None] + j[None] - self.margin_size)*(2/self.turn) - 1
+    return torch.stack(torch.broadcast_tensors(x[:, None, :], self._ys(start.device)[None, :, None]), -1)
 
-    def extended_grid(self, device=None) -> torch.Tensor:
-        "The reference's full grid `[1, S, 2 turn + 2 margin, 2]` (columns -m .. 2 turn + m - 1), what `crop_fn` cuts frames from."
-        m, b = int(self.margin_size), self.turn
-        x = torch.arange(-m, 2*b + m, dtype=torch.float32, device=device)/b*2 - 1
-        return torch.stack(torch.broadcast_tensors(x[None, None, :], self._ys(device)[None, :, None]), -1)
+@patch
+def extended_grid(self: PanoramaInput, device=None) -> torch.Tensor:
+    "The reference's full grid `[1, S, 2 turn + 2 margin, 2]` (columns -m .. 2 turn + m - 1), what `crop_fn` cuts frames from."
+    m, b = int(self.margin_size), self.turn
+    x = torch.arange(-m, 2*b + m, dtype=torch.float32, device=device)/b*2 - 1
+    return torch.stack(torch.broadcast_tensors(x[None, None, :], self._ys(device)[None, :, None]), -1)
 
-    def warp(self, g, transform) -> tuple:
-        "Angles `theta [N,S,S]` and heights `y [N,S,S]` of grid `g` after the user transform (applied in the frame's own square coordinates)."
-        lo, hi = g[..., 0].amin((1, 2), keepdim=True), g[..., 0].amax((1, 2), keepdim=True)
-        ry = g[..., 1].amax((1, 2), keepdim=True) - g[..., 1].amin((1, 2), keepdim=True)
-        xn = (g[..., 0] - lo)/(hi - lo)*ry - ry/2                              # columns onto the rows' span
-        gn = torch.stack(torch.broadcast_tensors(xn, g[..., 1]), -1)
-        gt = gn @ transform[:, None, :2, :2].transpose(-1, -2) + transform[:, None, None, :2, 2]   # A g + t
-        return ((gt[..., 0] + ry/2)/ry*(hi - lo) + lo)*math.pi, gt[..., 1]      # back to angles
+# %% ../nbs/04a_cylinder.ipynb #e6020f75
+@patch
+def warp(self: PanoramaInput, g, transform) -> tuple:
+    "Angles `theta [N,S,S]` and heights `y [N,S,S]` of grid `g` after the user transform (applied in the frame's own square coordinates)."
+    lo, hi = g[..., 0].amin((1, 2), keepdim=True), g[..., 0].amax((1, 2), keepdim=True)
+    ry = g[..., 1].amax((1, 2), keepdim=True) - g[..., 1].amin((1, 2), keepdim=True)
+    xn = (g[..., 0] - lo)/(hi - lo)*ry - ry/2                              # columns onto the rows' span
+    gn = torch.stack(torch.broadcast_tensors(xn, g[..., 1]), -1)
+    gt = gn @ transform[:, None, :2, :2].transpose(-1, -2) + transform[:, None, None, :2, 2]   # A g + t
+    return ((gt[..., 0] + ry/2)/ry*(hi - lo) + lo)*math.pi, gt[..., 1]      # back to angles
 
-    def forward(self, w, transform=None, start=None, crop_fn=None, **kwargs):
-        "Features `[N, channels, S, S]` of the frame at `start` (input samples, `[N]` or scalar; default 0) or cut by `crop_fn`."
-        N = w.shape[0]
-        if crop_fn is not None:
-            if start is not None: raise ValueError("pass either start or crop_fn, not both")
-            g = crop_fn(self.extended_grid(w.device))
-        else: g = self.grid(0. if start is None else start, w.device)
-        S = int(self.size[0])
-        if g.ndim != 4 or g.shape[1:] != (S, S, 2) or g.shape[0] not in (1, N):
-            raise ValueError(f"the frame grid must be [1 or {N}, {S}, {S}, 2], got {tuple(g.shape)} (check start / crop_fn)")
-        T = self.transform[None] if transform is None else torch.as_tensor(transform, dtype=torch.float32, device=w.device)
-        T = (T[None] if T.ndim == 2 else T).expand(N, 3, 3)
-        theta, y = self.warp(g.expand(N, -1, -1, -1), T)
-        h, f, ph = self.channels//2, self.freqs, self.phases
-        amp = (1 - (f.norm(dim=1) - self.bandwidth)/(self.sampling_rate/2 - self.bandwidth)).clamp(0, 1)
-        arg = torch.cat([torch.sin(theta)[..., None]*f[:h, 0] + y[..., None]*f[:h, 1] + ph[:h],      # (sin theta, y) . f
-                         torch.cos(theta)[..., None]*f[h:, 0] + y[..., None]*f[h:, 1] + ph[h:]], -1)  # (cos theta, y) . f
-        x = torch.sin(arg*(2*np.pi))*amp
-        x = x @ (self.weight/np.sqrt(self.channels)).t()                       # mix channels
-        return x.permute(0, 3, 1, 2)
+@patch
+def extra_repr(self: PanoramaInput):
+    return super(PanoramaInput, self).extra_repr() + f', fov={self.fov:g}, frame_size={self.frame_size}, turn={self.turn}'
 
-    def extra_repr(self):
-        return super().extra_repr() + f', fov={self.fov:g}, frame_size={self.frame_size}, turn={self.turn}'
+# %% ../nbs/04a_cylinder.ipynb #ca09a884
+@patch
+def forward(self: PanoramaInput, w, transform=None, start=None, crop_fn=None, **kwargs):
+    "Features `[N, channels, S, S]` of the frame at `start` (input samples, `[N]` or scalar; default 0) or cut by `crop_fn`."
+    N = w.shape[0]
+    if crop_fn is not None:
+        if start is not None: raise ValueError("pass either start or crop_fn, not both")
+        g = crop_fn(self.extended_grid(w.device))
+    else: g = self.grid(0. if start is None else start, w.device)
+    S = int(self.size[0])
+    if g.ndim != 4 or g.shape[1:] != (S, S, 2) or g.shape[0] not in (1, N):
+        raise ValueError(f"the frame grid must be [1 or {N}, {S}, {S}, 2], got {tuple(g.shape)} (check start / crop_fn)")
+    T = self.transform[None] if transform is None else torch.as_tensor(transform, dtype=torch.float32, device=w.device)
+    T = (T[None] if T.ndim == 2 else T).expand(N, 3, 3)
+    theta, y = self.warp(g.expand(N, -1, -1, -1), T)
+    h, f, ph = self.channels//2, self.freqs, self.phases
+    amp = (1 - (f.norm(dim=1) - self.bandwidth)/(self.sampling_rate/2 - self.bandwidth)).clamp(0, 1)
+    arg = torch.cat([torch.sin(theta)[..., None]*f[:h, 0] + y[..., None]*f[:h, 1] + ph[:h],      # (sin theta, y) . f
+                     torch.cos(theta)[..., None]*f[h:, 0] + y[..., None]*f[h:, 1] + ph[h:]], -1)  # (cos theta, y) . f
+    x = torch.sin(arg*(2*np.pi))*amp
+    x = x @ (self.weight/np.sqrt(self.channels)).t()                       # mix channels
+    return x.permute(0, 3, 1, 2)
 
 # %% ../nbs/04a_cylinder.ipynb #6436cdc7
 class PanoramaSynthesis(SynthesisNetwork):
@@ -157,6 +167,7 @@ def _to_uint8_hwc(img): return ((img.float().clamp(-1, 1) + 1)*127.5).round().to
 
 def _offsets(n, p): return tile_offsets(n, p) if n >= p else [0]
 
+# %% ../nbs/04a_cylinder.ipynb #eedc2262
 @torch.no_grad()
 def render_span(G, ws, yaw0: float, yaw1: float, height: int, width: int, rows=(-1., 1.), batch: int = 16,
                 noise_mode: str = 'const', device='cpu') -> torch.Tensor:
@@ -189,6 +200,7 @@ def render_span(G, ws, yaw0: float, yaw1: float, height: int, width: int, rows=(
     out = canvas[:, :, :H, :W]
     return F.avg_pool2d(out, (ky, kx)) if kx*ky > 1 else out.contiguous()
 
+# %% ../nbs/04a_cylinder.ipynb #162c889a
 def render_panorama(G, ws, height: int | None = None, width: int | None = None, yaw: float = -180., **kwargs) -> torch.Tensor:
     """The full turn `[N, 3, height, width]` starting at `yaw` degrees (left edge of column 0). Defaults: `height = res`,
     `width` = square pixels (`height * turn_px / res`). `kwargs` go to `render_span` (batch, noise_mode, device)."""

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'DEFAULT_MAX_PIXELS', 'TURN', 'RENDER_VERSION', 'PALETTES', 'M_PER_OCTAVE', 'BadImageError',
@@ -78,6 +79,7 @@ def _open(src, name, max_pixels):
                                   "decompression-bomb guard: raise max_pixels if the image is genuine)")
     return im
 
+# %% ../nbs/06_data.ipynb #126342a4
 def decode_image(src, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                  background=(255, 255, 255)) -> np.ndarray:
     "Fully decode `src` (path, bytes or binary file) into an upright uint8 HWC RGB array, or raise `BadImageError` naming `name`."
@@ -147,52 +149,69 @@ class ImageSet:
                              f"skipped{' (' + self._reason_counts() + ')' if self.skipped else ''}. Point source at a "
                              "folder or .zip of JPEG/PNG/WebP/BMP/TIFF images.")
 
-    def _reason_counts(self) -> str:
-        return ', '.join(f"{n} {k}" for k, n in Counter(r.split(' (')[0] for _, r in self.skipped).most_common())
+# %% ../nbs/06_data.ipynb #83d717f3
+@patch
+def _list(self: ImageSet, recursive):
+    src = self.source
+    if src.is_dir():
+        it = src.rglob('*') if recursive else src.glob('*')
+        files = [p.relative_to(src).as_posix() for p in it if p.is_file()]
+    elif src.is_file() and src.suffix.lower() == '.zip':
+        with zipfile.ZipFile(src) as z: files = [n for n in z.namelist() if not n.endswith('/')]
+        if not recursive: files = [n for n in files if '/' not in n]
+    elif src.exists(): raise ValueError(f"ImageSet source {str(src)!r} is a file but not a .zip; pass a folder or a .zip of images")
+    else: raise FileNotFoundError(f"ImageSet source {str(src)!r} does not exist; pass a folder or a .zip of images")
+    names = sorted(n for n in files if os.path.splitext(n)[1].lower() in self.exts and not _is_mac_junk(n))
+    return names, len(files) - len(names)
 
-    def _list(self, recursive):
-        src = self.source
-        if src.is_dir():
-            it = src.rglob('*') if recursive else src.glob('*')
-            files = [p.relative_to(src).as_posix() for p in it if p.is_file()]
-        elif src.is_file() and src.suffix.lower() == '.zip':
-            with zipfile.ZipFile(src) as z: files = [n for n in z.namelist() if not n.endswith('/')]
-            if not recursive: files = [n for n in files if '/' not in n]
-        elif src.exists(): raise ValueError(f"ImageSet source {str(src)!r} is a file but not a .zip; pass a folder or a .zip of images")
-        else: raise FileNotFoundError(f"ImageSet source {str(src)!r} does not exist; pass a folder or a .zip of images")
-        names = sorted(n for n in files if os.path.splitext(n)[1].lower() in self.exts and not _is_mac_junk(n))
-        return names, len(files) - len(names)
+@patch
+def _reason_counts(self: ImageSet) -> str:
+    return ', '.join(f"{n} {k}" for k, n in Counter(r.split(' (')[0] for _, r in self.skipped).most_common())
 
-    def _read(self, name: str):
-        "Path (folder) or bytes (zip) of `name`, ready for `decode_image`."
-        if self.source.is_dir(): return self.source/name
-        if self._zip is None or self._zip_pid != os.getpid():            # one handle per process
-            self._zip, self._zip_pid = zipfile.ZipFile(self.source), os.getpid()
-        return self._zip.read(name)
+# %% ../nbs/06_data.ipynb #89075595
+@patch
+def _read(self: ImageSet, name: str):
+    "Path (folder) or bytes (zip) of `name`, ready for `decode_image`."
+    if self.source.is_dir(): return self.source/name
+    if self._zip is None or self._zip_pid != os.getpid():            # one handle per process
+        self._zip, self._zip_pid = zipfile.ZipFile(self.source), os.getpid()
+    return self._zip.read(name)
 
-    def __len__(self): return len(self.names)
-    def __getitem__(self, i: int) -> np.ndarray:
-        if not -len(self) <= i < len(self): raise IndexError(f"ImageSet index {i} out of range for {len(self)} images")
-        if self._cache is not None: return self._cache[i].copy()
-        name = self.names[i]
-        try: return decode_image(self._read(name), name, self.max_pixels, self.background)
-        except BadImageError as e:
-            raise BadImageError(f"'{name}' in {self.source}", e.reason, "It passed the header check at construction; "
-                                "build the set with verify=True to find such files before training") from None
+@patch
+def __len__(self: ImageSet): return len(self.names)
 
-    def get_pil(self, i: int) -> Image.Image: "Image `i` as an RGB Pillow image."; return Image.fromarray(self[i])
-    def __getstate__(self): return dict(self.__dict__, _zip=None, _zip_pid=None)
-    def close(self):
-        "Close the zip handle, if any."
-        if self._zip is not None: self._zip.close(); self._zip = None
+@patch
+def __getitem__(self: ImageSet, i: int) -> np.ndarray:
+    if not -len(self) <= i < len(self): raise IndexError(f"ImageSet index {i} out of range for {len(self)} images")
+    if self._cache is not None: return self._cache[i].copy()
+    name = self.names[i]
+    try: return decode_image(self._read(name), name, self.max_pixels, self.background)
+    except BadImageError as e:
+        raise BadImageError(f"'{name}' in {self.source}", e.reason, "It passed the header check at construction; "
+                            "build the set with verify=True to find such files before training") from None
 
-    def summary(self) -> str:
-        "One line: how many images, their size range, and what was skipped or ignored."
-        hs, ws = [s[0] for s in self.sizes], [s[1] for s in self.sizes]
-        sq = sum(h == w for h, w in self.sizes)
-        return (f"{len(self)} images in {self.source}: h {min(hs)}..{max(hs)}, w {min(ws)}..{max(ws)} px, {sq} square; "
-                f"{len(self.skipped)} skipped{' (' + self._reason_counts() + ')' if self.skipped else ''}, {self.ignored} ignored")
-    def __repr__(self): return f"ImageSet({self.summary()})"
+# %% ../nbs/06_data.ipynb #a5fb9247
+@patch
+def get_pil(self: ImageSet, i: int) -> Image.Image: "Image `i` as an RGB Pillow image."; return Image.fromarray(self[i])
+
+@patch
+def __getstate__(self: ImageSet): return dict(self.__dict__, _zip=None, _zip_pid=None)
+
+@patch
+def close(self: ImageSet):
+    "Close the zip handle, if any."
+    if self._zip is not None: self._zip.close(); self._zip = None
+
+@patch
+def summary(self: ImageSet) -> str:
+    "One line: how many images, their size range, and what was skipped or ignored."
+    hs, ws = [s[0] for s in self.sizes], [s[1] for s in self.sizes]
+    sq = sum(h == w for h, w in self.sizes)
+    return (f"{len(self)} images in {self.source}: h {min(hs)}..{max(hs)}, w {min(ws)}..{max(ws)} px, {sq} square; "
+            f"{len(self.skipped)} skipped{' (' + self._reason_counts() + ')' if self.skipped else ''}, {self.ignored} ignored")
+
+@patch
+def __repr__(self: ImageSet): return f"ImageSet({self.summary()})"
 
 # %% ../nbs/06_data.ipynb #27a338a6
 def check_min_size(images, p: int) -> list:
@@ -232,6 +251,7 @@ class _ArraySet:
     def __len__(self): return len(self.arrays)
     def __getitem__(self, i): return self.arrays[i]
 
+# %% ../nbs/06_data.ipynb #6b9bfd17
 class SquareImageDataset(torch.utils.data.Dataset):
     """Base of our unlabelled training sets. A subclass sets `size` and defines `get_image(key)` (a uint8 HWC
     `size x size` array); this gives `[key] -> (uint8 [3,size,size], empty float32 c)` and the attributes
@@ -253,6 +273,7 @@ class SquareImageDataset(torch.utils.data.Dataset):
     @property
     def has_labels(self) -> bool: return False
 
+# %% ../nbs/06_data.ipynb
 class LowResDataset(SquareImageDataset):
     "Stage-1 view of an image set: square crop (random or centred), Lanczos resize to `size`, optional x-flip -> `(uint8 [3,size,size], empty float32 c)`."
     def __init__(self, images, size: int, crop: str = 'random', xflip: bool = False, min_frac: float = 0.75,
@@ -279,30 +300,41 @@ class LowResDataset(SquareImageDataset):
                           "lower min_frac to keep them", stacklevel=2)
         self._raw_idx = np.array(keep, dtype=np.int64)
 
-    def __len__(self): return len(self._raw_idx)*(2 if self.xflip else 1)
-    def set_epoch(self, epoch: int): "Key plain integer indices by `epoch`."; self.epoch = int(epoch)
-    def state_dict(self) -> dict: "Everything needed to resume."; return dict(seed=self.seed, epoch=self.epoch)
-    def load_state_dict(self, d: dict): "Restore `state_dict()`."; self.seed, self.epoch = int(d['seed']), int(d['epoch'])
+# %% ../nbs/06_data.ipynb #5352908f
+@patch
+def __len__(self: LowResDataset): return len(self._raw_idx)*(2 if self.xflip else 1)
 
-    def _key(self, key):
-        if isinstance(key, (tuple, list)): return int(key[0]), np.random.default_rng([self.seed, 1, int(key[1]), int(key[0])])
-        return int(key), np.random.default_rng([self.seed, 0, self.epoch, int(key)])
+@patch
+def set_epoch(self: LowResDataset, epoch: int): "Key plain integer indices by `epoch`."; self.epoch = int(epoch)
 
-    def get_image(self, key) -> np.ndarray:
-        "Item `key` as a uint8 HWC array (before the tensor conversion)."
-        idx, rng = self._key(key)
-        if not 0 <= idx < len(self): raise IndexError(f"LowResDataset index {idx} out of range for {len(self)} items")
-        n = len(self._raw_idx)
-        a = self.images[int(self._raw_idx[idx % n])]
-        h, w = a.shape[:2]; s = min(h, w)
-        if self.crop == 'random': y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
-        else: y0, x0 = (h - s)//2, (w - s)//2
-        a = a[y0:y0 + s, x0:x0 + s]
-        if s != self.size: a = np.asarray(Image.fromarray(a).resize((self.size, self.size), Image.LANCZOS))
-        return a[:, ::-1] if idx >= n else a
+@patch
+def state_dict(self: LowResDataset) -> dict: "Everything needed to resume."; return dict(seed=self.seed, epoch=self.epoch)
 
-    @property
-    def name(self) -> str: return Path(str(getattr(self.images, 'source', 'images'))).stem
+@patch
+def load_state_dict(self: LowResDataset, d: dict): "Restore `state_dict()`."; self.seed, self.epoch = int(d['seed']), int(d['epoch'])
+
+@patch
+def _key(self: LowResDataset, key):
+    if isinstance(key, (tuple, list)): return int(key[0]), np.random.default_rng([self.seed, 1, int(key[1]), int(key[0])])
+    return int(key), np.random.default_rng([self.seed, 0, self.epoch, int(key)])
+
+# %% ../nbs/06_data.ipynb #5d3a00bf
+@patch
+def get_image(self: LowResDataset, key) -> np.ndarray:
+    "Item `key` as a uint8 HWC array (before the tensor conversion)."
+    idx, rng = self._key(key)
+    if not 0 <= idx < len(self): raise IndexError(f"LowResDataset index {idx} out of range for {len(self)} items")
+    n = len(self._raw_idx)
+    a = self.images[int(self._raw_idx[idx % n])]
+    h, w = a.shape[:2]; s = min(h, w)
+    if self.crop == 'random': y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+    else: y0, x0 = (h - s)//2, (w - s)//2
+    a = a[y0:y0 + s, x0:x0 + s]
+    if s != self.size: a = np.asarray(Image.fromarray(a).resize((self.size, self.size), Image.LANCZOS))
+    return a[:, ::-1] if idx >= n else a
+
+@patch(as_prop=True)
+def name(self: LowResDataset) -> str: return Path(str(getattr(self.images, 'source', 'images'))).stem
 
 # %% ../nbs/06_data.ipynb #590d1212
 TURN = 4.0            # world units (view heights) per full turn of the panorama
@@ -310,7 +342,10 @@ TURN = 4.0            # world units (view heights) per full turn of the panorama
 def frame_is_square(h: int, w: int, fov: float, tol: float = 0.02) -> bool:
     "Whether a `fov`-degree frame of a full-turn `h x w` strip is square: `w fov / 360 = h` to 1 px or `tol h`."
     return abs(w * fov / 360 - h) <= max(1., tol * h)
+
+# %% ../nbs/06_data.ipynb #bf377439
 RENDER_VERSION = 1    # bump when the renderer's output changes
+
 PALETTES = dict(      # zenith, horizon, rock, sun, snow colours (RGB in [0, 1])
     day=dict(zenith=(0.22, 0.42, 0.78), horizon=(0.72, 0.83, 0.95), rock=(0.16, 0.20, 0.22), sun=(1.0, 0.97, 0.88), snow=(0.92, 0.95, 1.0)),
     dusk=dict(zenith=(0.18, 0.14, 0.38), horizon=(0.98, 0.58, 0.32), rock=(0.12, 0.08, 0.14), sun=(1.0, 0.82, 0.52), snow=(0.98, 0.78, 0.72)),
@@ -320,6 +355,7 @@ PALETTES = dict(      # zenith, horizon, rock, sun, snow colours (RGB in [0, 1])
 
 def _rng(*key): return np.random.default_rng([int(k) % 2**32 for k in key])
 
+# %% ../nbs/06_data.ipynb #f1d4148b
 def scene_params(seed: int) -> dict:
     "The continuous parameters of scene `seed` (plain, JSON-able numbers): palette, horizon, sun, and one dict per mountain layer (far to near)."
     r = _rng(seed, 0)
@@ -364,6 +400,7 @@ def _ridge_bank(seed, li, kmax, corner, beta):
     var = (np.sum((kk**2 + corner**2)**(-beta/2)) + 256.5**(1 - beta)/(beta - 1))/2
     return k, a/math.sqrt(var), np.concatenate(phs)
 
+# %% ../nbs/06_data.ipynb #868e493b
 M_PER_OCTAVE = 24
 
 def _texture_bank(seed, li, tag, nyq_x, nyq_y, beta, strata=0., aniso=0.):
@@ -380,6 +417,7 @@ def _texture_bank(seed, li, tag, nyq_x, nyq_y, beta, strata=0., aniso=0.):
     norm = math.sqrt(M_PER_OCTAVE*sum(2**(o*(2 - beta)) for o in range(40))/2)
     return np.concatenate(us), np.concatenate(vs), np.concatenate(amps)/norm, np.concatenate(phs)
 
+# %% ../nbs/06_data.ipynb #d189741d
 def _turn_dft(D, w):
     "Σ_m D[..., m] exp(2πi m j/N) for columns j = 0..w-1 (N = D.shape[-1]; j wraps around the turn)."
     N = D.shape[-1]
@@ -394,6 +432,7 @@ def _eval_ridge(x0, sx, w, k, a, ph):
     z = _turn_dft(D, w)
     return z[0].imag, z[1].real
 
+# %% ../nbs/06_data.ipynb #4a3f32e1
 def _eval_bank(x0, sx, w, y, u, v, a, ph, grad=False):
     "Σ a cos(2π(u x + v y) + φ) on the grid y × (x0 + j/sx) (stacked with its x and y derivatives when `grad`)."
     N = int(round(TURN*sx)); m = np.round(u*TURN).astype(np.int64) % N
@@ -415,6 +454,7 @@ def _view(p, h, w, panorama, pan):
     else: sx = h; x0 = p['center'] + pan*TURN + (0.5 - w/2)/sx
     return x0, sx, ((np.arange(h) + 0.5)/h).astype(np.float32)
 
+# %% ../nbs/06_data.ipynb #23348f5a
 def render_scene(seed: int, size, panorama: bool = False, pan: float = 0., params: dict | None = None,
                  as_float: bool = False) -> np.ndarray:
     "Render scene `seed` at `size` (int or `(h, w)`) as uint8 HWC RGB (float32 in [0, 1] with `as_float`); `panorama` shows the whole turn, `pan` turns the view (in turns)."

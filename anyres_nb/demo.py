@@ -74,6 +74,7 @@ def _save_row(imgs, path, pad=4):
     "Save uint8 HWC images side by side (bottom-aligned, white gaps: `_row`)."
     Image.fromarray(_row(imgs, pad)).save(path); return path
 
+# %% ../nbs/15a_demo.ipynb #330018f5
 def render_demo(ck, outdir, seeds=(0, 1, 2, 3), factors=(1, 2, 4, 8), ck_stage1=None, zoom_frames=12, device='cpu'):
     "Render `seeds` of a checkpoint at `factors` x base through patches, a zoom sequence (PNG strip + GIF), and the stage-1 network at 4x for comparison. Returns the written paths."
     out = Path(outdir); out.mkdir(parents=True, exist_ok=True); written = []
@@ -98,6 +99,7 @@ def render_demo(ck, outdir, seeds=(0, 1, 2, 3), factors=(1, 2, 4, 8), ck_stage1=
     vs = demo_vs_bundled(G, out, seeds[0], frames=min(zoom_frames, 6), device=device)
     return written + ([vs] if vs else [])
 
+# %% ../nbs/15a_demo.ipynb #cc186374
 def run_demo(outdir='out/demo', quick=False, progress=True, **overrides):
     "Make data, train stage 1 and stage 2 with the `demo` preset, render; prints and returns the output folder. `quick=True` shrinks everything (a smoke test)."
     t0 = time.time(); out = Path(outdir).expanduser(); out.mkdir(parents=True, exist_ok=True)
@@ -123,6 +125,7 @@ def run_demo(outdir='out/demo', quick=False, progress=True, **overrides):
           f"renders in {out / 'renders'}")
     return out
 
+# %% ../nbs/15a_demo.ipynb #45458818
 @call_parse
 def anyres_demo(outdir: str = 'out/demo',   # output folder (data, runs, renders)
                 quick: bool = False):        # a tiny smoke-test version (seconds, not minutes)

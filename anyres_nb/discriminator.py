@@ -9,6 +9,7 @@ import math
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 import torch.nn.functional as F
 from . import ops
 import anyres_nb.fastops   # registers the exact 'fast' ops and makes them the default (02a_fastops)
@@ -128,31 +129,35 @@ class DiscriminatorBlock(nn.Module):
             self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2, resample_filter=resample_filter,
                                     trainable=trainable(), channels_last=self.channels_last)
 
-    def forward(self, x, img, force_fp32=False):
-        dev = (x if x is not None else img).device
-        fp16 = self.use_fp16 and not force_fp32 and dev.type == 'cuda'
-        dtype = torch.float16 if fp16 else torch.float32
-        fmt = torch.channels_last if (self.channels_last and fp16) else torch.contiguous_format
-        if x is not None:
-            _check_shape(x, [None, self.in_channels, self.resolution, self.resolution], f'b{self.resolution} features')
-            x = x.to(dtype=dtype, memory_format=fmt)
-        if self.in_channels == 0 or self.architecture == 'skip':
-            _check_shape(img, [None, self.img_channels, self.resolution, self.resolution], f'b{self.resolution} image')
-            img = img.to(dtype=dtype, memory_format=fmt)
-            y = self.fromrgb(img)
-            x = x + y if x is not None else y
-            img = downsample2d(img, self.resample_filter) if self.architecture == 'skip' else None
-        if self.architecture == 'resnet':
-            y = self.skip(x, gain=np.sqrt(0.5))
-            x = self.conv1(self.conv0(x), gain=np.sqrt(0.5))
-            x = y.add_(x)
-        else:
-            x = self.conv1(self.conv0(x))
-        return x, img
+# %% ../nbs/05_discriminator.ipynb #bf6c9a99
+@patch
+def forward(self: DiscriminatorBlock, x, img, force_fp32=False):
+    dev = (x if x is not None else img).device
+    fp16 = self.use_fp16 and not force_fp32 and dev.type == 'cuda'
+    dtype = torch.float16 if fp16 else torch.float32
+    fmt = torch.channels_last if (self.channels_last and fp16) else torch.contiguous_format
+    if x is not None:
+        _check_shape(x, [None, self.in_channels, self.resolution, self.resolution], f'b{self.resolution} features')
+        x = x.to(dtype=dtype, memory_format=fmt)
+    if self.in_channels == 0 or self.architecture == 'skip':
+        _check_shape(img, [None, self.img_channels, self.resolution, self.resolution], f'b{self.resolution} image')
+        img = img.to(dtype=dtype, memory_format=fmt)
+        y = self.fromrgb(img)
+        x = x + y if x is not None else y
+        img = downsample2d(img, self.resample_filter) if self.architecture == 'skip' else None
+    if self.architecture == 'resnet':
+        y = self.skip(x, gain=np.sqrt(0.5))
+        x = self.conv1(self.conv0(x), gain=np.sqrt(0.5))
+        x = y.add_(x)
+    else:
+        x = self.conv1(self.conv0(x))
+    return x, img
 
-    def extra_repr(self):
-        return f'resolution={self.resolution}, architecture={self.architecture}'
+@patch
+def extra_repr(self: DiscriminatorBlock):
+    return f'resolution={self.resolution}, architecture={self.architecture}'
 
+# %% ../nbs/05_discriminator.ipynb #5541235b
 def _check_shape(t, shape, what):
     "Raise a ValueError naming `what` unless `t` has `shape` (None = any size)."
     if t is None or t.ndim != len(shape) or any(s is not None and int(d) != s for d, s in zip(t.shape, shape)):
@@ -282,17 +287,20 @@ class Discriminator(nn.Module):
             self.mapping = LabelMapping(z_dim=0, c_dim=c_dim, w_dim=cmap_dim, num_ws=None, w_avg_beta=None, **mapping_kwargs)
         self.b4 = DiscriminatorEpilogue(ch[4], cmap_dim=cmap_dim, resolution=4, **epilogue_kwargs, **common)
 
-    def forward(self, img, c=None, update_emas=False, force_fp32=False):
-        "Logits `[N, 1]` for images `img` `[N, img_channels, R, R]` (about [-1, 1]) and labels `c` `[N, c_dim]`."
-        _check_shape(img, [None, self.img_channels, self.img_resolution, self.img_resolution], 'img')
-        x = None
-        for r in self.block_resolutions:
-            x, img = getattr(self, f'b{r}')(x, img, force_fp32=force_fp32)
-        cmap = None
-        if self.c_dim > 0:
-            if c is None: raise ValueError(f"Discriminator: this D is conditional (c_dim={self.c_dim}); pass labels c of shape [N, {self.c_dim}]")
-            cmap = self.mapping(None, c)
-        return self.b4(x, img, cmap)
+# %% ../nbs/05_discriminator.ipynb #41d94567
+@patch
+def forward(self: Discriminator, img, c=None, update_emas=False, force_fp32=False):
+    "Logits `[N, 1]` for images `img` `[N, img_channels, R, R]` (about [-1, 1]) and labels `c` `[N, c_dim]`."
+    _check_shape(img, [None, self.img_channels, self.img_resolution, self.img_resolution], 'img')
+    x = None
+    for r in self.block_resolutions:
+        x, img = getattr(self, f'b{r}')(x, img, force_fp32=force_fp32)
+    cmap = None
+    if self.c_dim > 0:
+        if c is None: raise ValueError(f"Discriminator: this D is conditional (c_dim={self.c_dim}); pass labels c of shape [N, {self.c_dim}]")
+        cmap = self.mapping(None, c)
+    return self.b4(x, img, cmap)
 
-    def extra_repr(self):
-        return f'c_dim={self.c_dim}, img_resolution={self.img_resolution}, img_channels={self.img_channels}'
+@patch
+def extra_repr(self: Discriminator):
+    return f'c_dim={self.c_dim}, img_resolution={self.img_resolution}, img_channels={self.img_channels}'

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from . import ops
 
 # %% ../nbs/02a_fastops.ipynb #3df9dc6a
@@ -35,6 +36,7 @@ def _dw_kernel(w, C, axis, dtype):
     k = w[None, None] if w.ndim == 2 else (w.view(1, 1, -1, 1) if axis == 2 else w.view(1, 1, 1, -1))
     return k.to(dtype).expand(C, 1, *k.shape[2:]).contiguous(memory_format=CL)
 
+# %% ../nbs/02a_fastops.ipynb
 class FirPass:
     """One pass of `upfirdn2d` over `axes` ((2,) = H, (3,) = W, (2, 3) = a 2-D kernel) for an input of
     spatial `sizes`: upsample by `up` (transposed conv, then keep every `down`-th sample) or, with all
@@ -46,62 +48,77 @@ class FirPass:
         self.stride, self.padding, self.opad, self.adj_opad = [1, 1], [0, 0], [0, 0], [0, 0]
         self.pre, self.post, self.dec = [], [], None    # (axis, a, b) pad/crop before, after; decimation
         self.is_up = any(u > 1 for u in up)
-        if not self.is_up:
-            for i, a in enumerate(self.axes):
-                (p0, p1), L = pads[i], sizes[i]
-                if p0 == p1 and p0 >= 0: P = p0                  # symmetric padding: the conv does it
-                else: self.pre.append((a, p0, p1)); L, P = L + p0 + p1, 0
-                Lout = (L + 2 * P - K[i]) // down[i] + 1
-                self.stride[a - 2], self.padding[a - 2] = down[i], P
-                self.adj_opad[a - 2] = L + 2 * P - K[i] - (Lout - 1) * down[i]
-            self.w = g
-        else:
-            for i, a in enumerate(self.axes):
-                u, (p0, p1), k, L = up[i], pads[i], K[i], sizes[i]
-                Lout = L * u + p0 + p1 - k + 1                   # length before decimation
-                P = k - 1 - p0                                   # crop of the transposed conv
-                ea = -(P // u) if P < 0 else 0                   # extra zero inputs at the start ...
-                P += u * ea
-                op = Lout - ((L + ea - 1) * u + k - 2 * P)       # ... and the output padding
-                eb = -(-(op - (u - 1)) // u) if op >= u else 0   # ... or extra zero inputs at the end
-                op -= u * eb
-                if ea or eb: self.pre.append((a, ea, eb))
-                if op < 0: self.post.append((a, 0, op)); op = 0
-                self.stride[a - 2], self.padding[a - 2], self.opad[a - 2] = u, P, op
-            self.w = g.flip(list(range(g.ndim)))
-            if any(d > 1 for d in down): self.dec = {a: d for a, d in zip(self.axes, down)}
+        if not self.is_up: self._plan_down(g, down, pads, sizes, K)
+        else: self._plan_up(g, up, down, pads, sizes, K)
 
-    def kernel(self, C, dtype):
-        "The depthwise kernel for `C` channels (cached)."
-        k = self.kern.get((C, dtype))
-        if k is None: k = self.kern[(C, dtype)] = _dw_kernel(self.w, C, self.axes[0], dtype)
-        return k
+# %% ../nbs/02a_fastops.ipynb #2381665a
+@patch
+def _plan_down(self: FirPass, g, down, pads, sizes, K):
+    "Filter and downsample: a strided convolution per axis (symmetric padding inside it, any other padding before it); the adjoint's output padding."
+    for i, a in enumerate(self.axes):
+        (p0, p1), L = pads[i], sizes[i]
+        if p0 == p1 and p0 >= 0: P = p0                  # symmetric padding: the conv does it
+        else: self.pre.append((a, p0, p1)); L, P = L + p0 + p1, 0
+        Lout = (L + 2 * P - K[i]) // down[i] + 1
+        self.stride[a - 2], self.padding[a - 2] = down[i], P
+        self.adj_opad[a - 2] = L + 2 * P - K[i] - (Lout - 1) * down[i]
+    self.w = g
 
-    def fwd(self, x):
-        for a, p0, p1 in self.pre: x = _crop_pad(x, a, p0, p1)
-        C, k = x.shape[1], self.kernel(x.shape[1], x.dtype)
-        if self.is_up:
-            y = F.conv_transpose2d(x, k, stride=self.stride, padding=self.padding, output_padding=self.opad, groups=C)
-        else:
-            y = F.conv2d(x, k, stride=self.stride, padding=self.padding, groups=C)
-        for a, p0, p1 in self.post: y = _crop_pad(y, a, p0, p1)
-        if self.dec:
-            self.dec_in = y.shape
-            y = y[:, :, ::self.dec.get(2, 1), ::self.dec.get(3, 1)]
-        return y
+# %% ../nbs/02a_fastops.ipynb #f56be968
+@patch
+def _plan_up(self: FirPass, g, up, down, pads, sizes, K):
+    "Upsample: a transposed convolution per axis with the crop, extra zero inputs and output padding that put each sample where the reference does; then decimation by `down`."
+    for i, a in enumerate(self.axes):
+        u, (p0, p1), k, L = up[i], pads[i], K[i], sizes[i]
+        Lout = L * u + p0 + p1 - k + 1                   # length before decimation
+        P = k - 1 - p0                                   # crop of the transposed conv
+        ea = -(P // u) if P < 0 else 0                   # extra zero inputs at the start ...
+        P += u * ea
+        op = Lout - ((L + ea - 1) * u + k - 2 * P)       # ... and the output padding
+        eb = -(-(op - (u - 1)) // u) if op >= u else 0   # ... or extra zero inputs at the end
+        op -= u * eb
+        if ea or eb: self.pre.append((a, ea, eb))
+        if op < 0: self.post.append((a, 0, op)); op = 0
+        self.stride[a - 2], self.padding[a - 2], self.opad[a - 2] = u, P, op
+    self.w = g.flip(list(range(g.ndim)))
+    if any(d > 1 for d in down): self.dec = {a: d for a, d in zip(self.axes, down)}
 
-    def adj(self, g):
-        "The transpose of `fwd`: an output-shaped gradient to an input-shaped one."
-        if self.dec:
-            z = g.new_zeros(self.dec_in); z[:, :, ::self.dec.get(2, 1), ::self.dec.get(3, 1)] = g; g = z
-        for a, p0, p1 in reversed(self.post): g = _crop_pad(g, a, -p0, -p1)
-        C, k = g.shape[1], self.kernel(g.shape[1], g.dtype)
-        if self.is_up:
-            x = F.conv2d(g, k, stride=self.stride, padding=self.padding, groups=C)
-        else:
-            x = F.conv_transpose2d(g, k, stride=self.stride, padding=self.padding, output_padding=self.adj_opad, groups=C)
-        for a, p0, p1 in reversed(self.pre): x = _crop_pad(x, a, -p0, -p1)
-        return x
+# %% ../nbs/02a_fastops.ipynb #985a5f09
+@patch
+def kernel(self: FirPass, C, dtype):
+    "The depthwise kernel for `C` channels (cached)."
+    k = self.kern.get((C, dtype))
+    if k is None: k = self.kern[(C, dtype)] = _dw_kernel(self.w, C, self.axes[0], dtype)
+    return k
+
+@patch
+def fwd(self: FirPass, x):
+    for a, p0, p1 in self.pre: x = _crop_pad(x, a, p0, p1)
+    C, k = x.shape[1], self.kernel(x.shape[1], x.dtype)
+    if self.is_up:
+        y = F.conv_transpose2d(x, k, stride=self.stride, padding=self.padding, output_padding=self.opad, groups=C)
+    else:
+        y = F.conv2d(x, k, stride=self.stride, padding=self.padding, groups=C)
+    for a, p0, p1 in self.post: y = _crop_pad(y, a, p0, p1)
+    if self.dec:
+        self.dec_in = y.shape
+        y = y[:, :, ::self.dec.get(2, 1), ::self.dec.get(3, 1)]
+    return y
+
+# %% ../nbs/02a_fastops.ipynb #c24e4948
+@patch
+def adj(self: FirPass, g):
+    "The transpose of `fwd`: an output-shaped gradient to an input-shaped one."
+    if self.dec:
+        z = g.new_zeros(self.dec_in); z[:, :, ::self.dec.get(2, 1), ::self.dec.get(3, 1)] = g; g = z
+    for a, p0, p1 in reversed(self.post): g = _crop_pad(g, a, -p0, -p1)
+    C, k = g.shape[1], self.kernel(g.shape[1], g.dtype)
+    if self.is_up:
+        x = F.conv2d(g, k, stride=self.stride, padding=self.padding, groups=C)
+    else:
+        x = F.conv_transpose2d(g, k, stride=self.stride, padding=self.padding, output_padding=self.adj_opad, groups=C)
+    for a, p0, p1 in reversed(self.pre): x = _crop_pad(x, a, -p0, -p1)
+    return x
 
 # %% ../nbs/02a_fastops.ipynb #3e60fd20
 def separate_filter(f):

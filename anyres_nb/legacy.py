@@ -67,6 +67,7 @@ def _np_multiarray():
     except ImportError: from numpy.core import multiarray
     return multiarray
 
+# %% ../nbs/13_legacy.ipynb #49ba7847
 def _safe_globals():
     "The allow-list: (module, name) -> the object handed to the unpickler."
     ma = _np_multiarray()
@@ -85,6 +86,7 @@ def _safe_globals():
         g[(mod, 'scalar')] = ma.scalar
     return g
 
+# %% ../nbs/13_legacy.ipynb #dd1ab72e
 class SafeUnpickler(pickle.Unpickler):
     "A `pickle.Unpickler` that resolves only the globals a StyleGAN snapshot needs and refuses every other one."
     allowed = _safe_globals()
@@ -216,6 +218,7 @@ def _plain(obj, where):
     if isinstance(obj, dict): return {k: _plain(v, f'{where}[{k!r}]') for k, v in obj.items()}
     raise TypeError(f"{where} is a {type(obj).__name__}; only tensors, numbers, strings and lists/dicts of them can be saved")
 
+# %% ../nbs/13_legacy.ipynb #0dd6a09f
 def save_networks(path, nets: dict, **extra):
     """Save networks (`{'G': G, 'D': D, 'G_ema': G_ema, ...}`) as class name + `init_kwargs` + `state_dict`,
     with plain `extra` entries, to `path`, atomically. The file loads with `torch.load(weights_only=True)`."""
@@ -244,6 +247,7 @@ def save_networks(path, nets: dict, **extra):
         raise
     return path
 
+# %% ../nbs/13_legacy.ipynb #ec90822e
 def load_networks(path, map_location='cpu') -> dict:
     """Load a file written by `save_networks` (weights only, nothing executed): our modules (eval mode,
     gradients off) by their keys, plus the plain extras."""

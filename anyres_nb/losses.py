@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 import torch.nn.functional as F
 
 # %% auto #0
@@ -131,22 +132,27 @@ class LPIPS(nn.Module):
         self.register_buffer('scale', torch.tensor([.458, .448, .450]).view(1, 3, 1, 1))
         self.requires_grad_(False).eval()
 
-    def _feats(self, x):
-        x = (x - self.shift) / self.scale; out = []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in self.taps: out.append(x / (x.square().sum(1, keepdim=True).sqrt() + 1e-10))
-        return out
+# %% ../nbs/08_losses.ipynb #17204642
+@patch
+def _feats(self: LPIPS, x):
+    x = (x - self.shift) / self.scale; out = []
+    for i, layer in enumerate(self.features):
+        x = layer(x)
+        if i in self.taps: out.append(x / (x.square().sum(1, keepdim=True).sqrt() + 1e-10))
+    return out
 
-    def forward(self, a, b, mask=None):
-        H, W = a.shape[-2:]
-        if min(H, W) < 64:
-            a, b = (F.interpolate(t, size=(max(64, H), max(64, W)), mode='bilinear', align_corners=False) for t in (a, b))
-        fa, fb = self._feats(a.clamp(-1, 1)), self._feats(b.clamp(-1, 1))
-        d = sum(F.interpolate(getattr(self, f'lin{k}').model((x - y).square()), size=(H, W), mode='bilinear', align_corners=False)
-                for k, (x, y) in enumerate(zip(fa, fb)))
-        return masked_l1(d, torch.zeros_like(d), mask)       # d >= 0, so this is its masked mean
+# %% ../nbs/08_losses.ipynb #af2a62ef
+@patch
+def forward(self: LPIPS, a, b, mask=None):
+    H, W = a.shape[-2:]
+    if min(H, W) < 64:
+        a, b = (F.interpolate(t, size=(max(64, H), max(64, W)), mode='bilinear', align_corners=False) for t in (a, b))
+    fa, fb = self._feats(a.clamp(-1, 1)), self._feats(b.clamp(-1, 1))
+    d = sum(F.interpolate(getattr(self, f'lin{k}').model((x - y).square()), size=(H, W), mode='bilinear', align_corners=False)
+            for k, (x, y) in enumerate(zip(fa, fb)))
+    return masked_l1(d, torch.zeros_like(d), mask)       # d >= 0, so this is its masked mean
 
+# %% ../nbs/08_losses.ipynb #d2a61634
 def load_lpips(path=None, device='cpu'):
     "An `LPIPS` module with weights from `path` or `$ANYRES_LPIPS` (one state dict: AlexNet `features.*` + `lin*.model.1.weight`). Raises FileNotFoundError with instructions when neither points to a file."
     path = path or os.environ.get('ANYRES_LPIPS')
@@ -189,6 +195,7 @@ def scale_inputs(G, z, c, transform, update_emas=False):
     try: return G.scale_mapping(G.scale_norm(scale), c, update_emas=update_emas)
     except TypeError: return G.scale_mapping(G.scale_norm(scale), c)
 
+# %% ../nbs/08_losses.ipynb
 class AnyresLoss:
     "GAN loss terms for both stages: `G_loss`, `D_loss`, `R1_loss`; teacher term when `teacher` is given."
     def __init__(self, G, D, teacher=None, r1_gamma=10., style_mixing_prob=0., teacher_lambda=5.,
@@ -201,50 +208,58 @@ class AnyresLoss:
         self.blur_init_sigma, self.blur_fade_kimg = blur_init_sigma, blur_fade_kimg
         if teacher is not None: teacher.requires_grad_(False).eval()
 
-    def run_G(self, z, c, transform=None, update_emas=False):
-        "Generate images (patches at `transform` when G has a scale branch). Returns `(img, ws)`."
-        G = self.G
-        ws = G.mapping(z, c, update_emas=update_emas)
-        ms = scale_inputs(G, z, c, transform, update_emas)
-        ws = style_mix(lambda zz, cc: G.mapping(zz, cc, update_emas=False), z, c, ws, self.style_mixing_prob)
-        kw = dict(update_emas=update_emas)
-        if ms is not None: kw['mapped_scale'] = ms
-        if transform is not None: kw['transform'] = transform
-        return G.synthesis(ws, **kw), ws
+# %% ../nbs/08_losses.ipynb #dffe4860
+@patch
+def run_G(self: AnyresLoss, z, c, transform=None, update_emas=False):
+    "Generate images (patches at `transform` when G has a scale branch). Returns `(img, ws)`."
+    G = self.G
+    ws = G.mapping(z, c, update_emas=update_emas)
+    ms = scale_inputs(G, z, c, transform, update_emas)
+    ws = style_mix(lambda zz, cc: G.mapping(zz, cc, update_emas=False), z, c, ws, self.style_mixing_prob)
+    kw = dict(update_emas=update_emas)
+    if ms is not None: kw['mapped_scale'] = ms
+    if transform is not None: kw['transform'] = transform
+    return G.synthesis(ws, **kw), ws
 
-    def run_D(self, img, c, cur_nimg=0, update_emas=False):
-        "D's logits, after the blur fade-in (if any)."
-        img = blur_images(img, blur_sigma_at(cur_nimg, self.blur_init_sigma, self.blur_fade_kimg))
-        try: return self.D(img, c, update_emas=update_emas)
-        except TypeError: return self.D(img, c)
+@patch
+def run_D(self: AnyresLoss, img, c, cur_nimg=0, update_emas=False):
+    "D's logits, after the blur fade-in (if any)."
+    img = blur_images(img, blur_sigma_at(cur_nimg, self.blur_init_sigma, self.blur_fade_kimg))
+    try: return self.D(img, c, update_emas=update_emas)
+    except TypeError: return self.D(img, c)
 
-    def G_loss(self, z, c, transform=None, cur_nimg=0):
-        "Generator loss (scalar) and stats: non-saturating loss, plus `teacher_lambda *` teacher loss when a teacher is set."
-        img, _ = self.run_G(z, c, transform)
-        logits = self.run_D(img, c, cur_nimg)
-        loss = g_nonsaturating_loss(logits).flatten()
-        stats = {'G/adv': loss.mean().item(), 'scores/fake': logits.mean().item()}
-        if self.teacher is not None and self.teacher_lambda > 0:
-            with torch.no_grad(): t_img = self.teacher(z, c)
-            T = transform if transform is not None else torch.eye(3, device=z.device).repeat(z.shape[0], 1, 1)
-            tl, st = teacher_loss(img, t_img, T, self.teacher_mode, self.lpips, self.kernel)
-            loss = loss + self.teacher_lambda * tl
-            stats.update({'G/teacher_l1': st['l1'].mean().item(), 'G/teacher_coverage': st['coverage'].mean().item()})
-            if st['lpips'] is not None: stats['G/teacher_lpips'] = st['lpips'].mean().item()
-        stats['G/loss'] = loss.mean().item()
-        return loss.mean(), stats
+# %% ../nbs/08_losses.ipynb #16c8be8b
+@patch
+def G_loss(self: AnyresLoss, z, c, transform=None, cur_nimg=0):
+    "Generator loss (scalar) and stats: non-saturating loss, plus `teacher_lambda *` teacher loss when a teacher is set."
+    img, _ = self.run_G(z, c, transform)
+    logits = self.run_D(img, c, cur_nimg)
+    loss = g_nonsaturating_loss(logits).flatten()
+    stats = {'G/adv': loss.mean().item(), 'scores/fake': logits.mean().item()}
+    if self.teacher is not None and self.teacher_lambda > 0:
+        with torch.no_grad(): t_img = self.teacher(z, c)
+        T = transform if transform is not None else torch.eye(3, device=z.device).repeat(z.shape[0], 1, 1)
+        tl, st = teacher_loss(img, t_img, T, self.teacher_mode, self.lpips, self.kernel)
+        loss = loss + self.teacher_lambda * tl
+        stats.update({'G/teacher_l1': st['l1'].mean().item(), 'G/teacher_coverage': st['coverage'].mean().item()})
+        if st['lpips'] is not None: stats['G/teacher_lpips'] = st['lpips'].mean().item()
+    stats['G/loss'] = loss.mean().item()
+    return loss.mean(), stats
 
-    def D_loss(self, real_img, real_c, z, c, transform=None, cur_nimg=0):
-        "Discriminator logistic loss (scalar) and stats on one real and one generated batch."
-        with torch.no_grad(): fake, _ = self.run_G(z, c, transform, update_emas=True)
-        fl = self.run_D(fake, c, cur_nimg, update_emas=True).flatten()
-        rl = self.run_D(real_img, real_c, cur_nimg).flatten()
-        loss = d_logistic_loss(rl, fl)
-        return loss.mean(), {'D/loss': loss.mean().item(), 'scores/real': rl.mean().item(), 'scores/fake_D': fl.mean().item()}
+# %% ../nbs/08_losses.ipynb #3eb3ed49
+@patch
+def D_loss(self: AnyresLoss, real_img, real_c, z, c, transform=None, cur_nimg=0):
+    "Discriminator logistic loss (scalar) and stats on one real and one generated batch."
+    with torch.no_grad(): fake, _ = self.run_G(z, c, transform, update_emas=True)
+    fl = self.run_D(fake, c, cur_nimg, update_emas=True).flatten()
+    rl = self.run_D(real_img, real_c, cur_nimg).flatten()
+    loss = d_logistic_loss(rl, fl)
+    return loss.mean(), {'D/loss': loss.mean().item(), 'scores/real': rl.mean().item(), 'scores/fake_D': fl.mean().item()}
 
-    def R1_loss(self, real_img, real_c, gain=16, cur_nimg=0):
-        "Lazy R1: `gamma/2 * ||grad D(x)||^2 * gain` (scalar) and stats; zero (no pass through D) when gamma is 0."
-        if self.r1_gamma == 0: return torch.zeros([], device=real_img.device), {}
-        x = real_img.detach().requires_grad_(True)
-        pen = r1_penalty(x, self.run_D(x, real_c, cur_nimg))
-        return (pen * (self.r1_gamma / 2)).mean() * gain, {'D/r1': pen.mean().item()}
+@patch
+def R1_loss(self: AnyresLoss, real_img, real_c, gain=16, cur_nimg=0):
+    "Lazy R1: `gamma/2 * ||grad D(x)||^2 * gain` (scalar) and stats; zero (no pass through D) when gamma is 0."
+    if self.r1_gamma == 0: return torch.zeros([], device=real_img.device), {}
+    x = real_img.detach().requires_grad_(True)
+    pen = r1_penalty(x, self.run_D(x, real_c, cur_nimg))
+    return (pen * (self.r1_gamma / 2)).mean() * gain, {'D/r1': pen.mean().item()}

@@ -102,6 +102,7 @@ def neighbourhood_positions(N: int, H: int, W: int, nhoods: int = 128, size: int
     if min(H, W) < size: raise ValueError(f"a pyramid level of {H}x{W} px is smaller than the {size}x{size} neighbourhood")
     return torch.randint(r, H - r, (N, nhoods), generator=gen), torch.randint(r, W - r, (N, nhoods), generator=gen)
 
+# %% ../nbs/11_metrics.ipynb #5e363932
 def sample_descriptors(level: torch.Tensor, nhoods: int = 128, size: int = 7, gen=None, positions=None) -> torch.Tensor:
     "`nhoods` random `size x size` neighbourhoods per image of one pyramid level `[N,C,H,W]` -> `[N*nhoods, C, size, size]`; `positions` (from `neighbourhood_positions`, at least N rows) fixes the centres."
     N, C, H, W = level.shape
@@ -114,12 +115,14 @@ def sample_descriptors(level: torch.Tensor, nhoods: int = 128, size: int = 7, ge
     c = torch.arange(C, device=level.device)
     return level[n[:, None, None, None], c[None, :, None, None], yy[:, None, :, None], xx[:, None, None, :]]
 
+# %% ../nbs/11_metrics.ipynb #84ed7929
 def normalize_descriptors(d: torch.Tensor, mean=None, std=None) -> torch.Tensor:
     "Per-channel standardization of descriptors `[M,C,k,k]` (by their own mean/std unless given) -> flat `[M, C*k*k]`."
     mean = d.mean(dim=(0, 2, 3), keepdim=True) if mean is None else mean
     std = d.std(dim=(0, 2, 3), keepdim=True, unbiased=False) if std is None else std
     return ((d - mean)/std.clamp(min=1e-8)).flatten(1)
 
+# %% ../nbs/11_metrics.ipynb #ccf8275b
 def swd_descriptors(A: torch.Tensor, B: torch.Tensor, dirs: int = 128, repeats: int = 4, gen=None) -> float:
     "Sliced Wasserstein distance between two equal-size descriptor sets `[M, D]`: mean over `repeats` of the mean |sorted projection difference| over `dirs` random unit directions (not yet x1e3)."
     if A.shape != B.shape: raise ValueError(f"descriptor sets must have the same shape, got {tuple(A.shape)} and {tuple(B.shape)}")
@@ -237,6 +240,7 @@ def map_latents(G, z, psi: float = 1., c=None) -> torch.Tensor:
     if G.c_dim and c is None: raise ValueError(f"this generator is conditional (c_dim={G.c_dim}); pass labels c [N, {G.c_dim}]")
     return G.mapping(z, c, truncation_psi=psi)
 
+# %% ../nbs/11_metrics.ipynb #15d140fa
 @torch.no_grad()
 def synthesize(G, ws, transform=None, noise_mode: str = 'const') -> torch.Tensor:
     "One `p x p` patch per latent: `G.synthesis(ws, transform=T, mapped_scale=...)`; `transform` `[3,3]` or `[N,3,3]` (None: identity, the whole image)."
@@ -253,6 +257,7 @@ def _render_fn():
     except ImportError: return None
     return render
 
+# %% ../nbs/11_metrics.ipynb #01c0b78d
 @torch.no_grad()
 def tile_render(G, ws, size: int) -> torch.Tensor:
     "Local fallback renderer: an `size x size` canvas per latent tiled from `p x p` patches (`coords.tile_plan`)."
@@ -269,6 +274,7 @@ def resize_images(img: torch.Tensor, size: int) -> torch.Tensor:
     N = img.shape[0]
     return resample_affine(img, img.new_ones(N, 2), img.new_zeros(N, 2), int(size), 'lanczos3')[0]
 
+# %% ../nbs/11_metrics.ipynb #c9559e15
 @torch.no_grad()
 def render_images(G, ws, size: int | None = None, batch: int = 16, upsample: bool = False) -> torch.Tensor:
     """Whole images `[N,3,size,size]` (float, about [-1, 1]) for latents `ws`; `size` defaults to the base size `p`
@@ -343,6 +349,7 @@ def real_patches(images, p: int, n: int, targets=(None, None), seed: int = 0, cr
             out[j], Ts[j] = ps.patch[..., :3], ps.transform
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous(), torch.stack(Ts)
 
+# %% ../nbs/11_metrics.ipynb #089b2aa2
 @torch.no_grad()
 def fake_patches(G, transforms, ws=None, seed: int = 0, psi: float = 1., batch: int = 16, upsample: bool = False) -> torch.Tensor:
     """Generated `p x p` patches (uint8 NCHW, CPU) at `transforms` `[n,3,3]`, one fresh latent each (`latents(G, n, seed)`)
@@ -478,6 +485,16 @@ def evaluate(G, images, num: int = 64, sizes: Sequence[int] = (), patch_num: int
     res['spectrum'] = dict(freqs=np.asarray(sr[0]).tolist(), real=np.asarray(sr[1]).tolist(), fake=np.asarray(sf[1]).tolist())
     log(f"base size {p} px: {len(real)} real and generated images, SWD and spectra done ({time.time() - t0:.0f} s)")
     if feats is not None: res['fid'] = fid_from_images(feats, real, fake)
+    _eval_sizes(res, G, images, sizes, num, seed, psi, batch, upsample, log, t0)
+    if patch_num: _eval_patches(res, G, patch_images, patch_num, patch_targets, seed, psi, batch, upsample, feats, log, t0)
+    if scales and consistency_num: _eval_consistency(res, G, scales, consistency_num, seed, psi, method, batch, upsample, log, t0)
+    res['seconds'] = round(time.time() - t0, 1)
+    return res
+
+# %% ../nbs/11_metrics.ipynb #2ecfb30b
+def _eval_sizes(res, G, images, sizes, num, seed, psi, batch, upsample, log, t0):
+    "SWD and spectral distance at each extra size of `sizes` (tiled canvases against real images at least that large), into `res`."
+    p = G.img_resolution
     for s in sizes:
         if int(s) == p: continue
         r_s = real_at_size(images, int(s), num, seed)
@@ -486,24 +503,31 @@ def evaluate(G, images, num: int = 64, sizes: Sequence[int] = (), patch_num: int
         res[f'spectral_distance@{int(s)}'] = spectral_distance(r_s, f_s)
         res[f'num_real@{int(s)}'] = len(r_s)
         log(f"size {int(s)} px: {len(r_s)} real images ({time.time() - t0:.0f} s)")
-    if patch_num:
-        rp, T = real_patches(patch_images, p, patch_num, patch_targets, seed)
-        fp = fake_patches(G, T, seed=seed + 1, psi=psi, batch=batch, upsample=upsample)
-        res['pswd'] = _levels_dict(sliced_wasserstein(rp, fp, seed=seed), p)
-        if feats is not None: res['pfid'] = fid_from_images(feats, rp, fp)
-        log(f"patches: {patch_num} real and generated ({time.time() - t0:.0f} s)")
-    if scales and consistency_num:
-        ws = map_latents(G, latents(G, consistency_num, seed + 2), psi)
-        res['consistency'] = {str(k): v for k, v in scale_consistency(G, ws, scales, method, max(1, batch//4), upsample).items()}
-        log(f"scale consistency at {list(scales)} ({time.time() - t0:.0f} s)")
-    if scales and consistency_num and not upsample:                # an upsampled image has no tiles
+
+# %% ../nbs/11_metrics.ipynb #820fe033
+def _eval_patches(res, G, patch_images, patch_num, patch_targets, seed, psi, batch, upsample, feats, log, t0):
+    "pSWD (and pFID with `feats`) of `patch_num` real patches against generated patches at the same transforms, into `res`."
+    p = G.img_resolution
+    rp, T = real_patches(patch_images, p, patch_num, patch_targets, seed)
+    fp = fake_patches(G, T, seed=seed + 1, psi=psi, batch=batch, upsample=upsample)
+    res['pswd'] = _levels_dict(sliced_wasserstein(rp, fp, seed=seed), p)
+    if feats is not None: res['pfid'] = fid_from_images(feats, rp, fp)
+    log(f"patches: {patch_num} real and generated ({time.time() - t0:.0f} s)")
+
+# %% ../nbs/11_metrics.ipynb #1480043f
+def _eval_consistency(res, G, scales, consistency_num, seed, psi, method, batch, upsample, log, t0):
+    "Scale consistency at `scales` for `consistency_num` latents and, unless `upsample`, the tile seams at 2p, into `res`."
+    p = G.img_resolution
+    ws = map_latents(G, latents(G, consistency_num, seed + 2), psi)
+    res['consistency'] = {str(k): v for k, v in scale_consistency(G, ws, scales, method, max(1, batch//4), upsample).items()}
+    log(f"scale consistency at {list(scales)} ({time.time() - t0:.0f} s)")
+    if not upsample:                                                # an upsampled image has no tiles
         from anyres_nb.render import seam_error
         se = seam_error(G, ws, 2*p, overlap=max(1, p//4))
         res['seam'] = dict(rel_rms=se['rel_rms'], rel_max=se['rel_max'], rel_neighbour_rms=se['neighbour_rms']/max(se['std'], 1e-12))
         log(f"tile seams at {2*p} px ({time.time() - t0:.0f} s)")
-    res['seconds'] = round(time.time() - t0, 1)
-    return res
 
+# %% ../nbs/11_metrics.ipynb #165dead8
 def format_table(res: dict) -> str:
     "The results of `evaluate` as an aligned text table (SWD x1e3 per level, dB for spectra and PSNR)."
     rows = []
@@ -520,7 +544,9 @@ def format_table(res: dict) -> str:
 
 # %% ../nbs/11_metrics.ipynb #e34d50cc
 import argparse
+
 from fastcore.script import Param
+
 from .runs import grouped_call_parse
 
 def _ints(s, what='') -> list:
@@ -541,10 +567,12 @@ def plot_evaluation(res: dict, path=None):
     if path is not None: fig.savefig(path)
     return fig
 
+# %% ../nbs/11_metrics.ipynb #030a5d02
 EVAL_GROUPS = {'data': ('data', 'data_hr'), 'output': ('json',),
                'protocol': ('num', 'sizes', 'patch_num', 'patch_min', 'patch_max', 'scales', 'consistency_num', 'method',
                             'seed', 'trunc', 'upsample', 'inception'),
                'network and device': ('which', 'batch', 'device')}
+
 EVAL_EXAMPLES = """examples:
   anyres_eval runs/s2 --data data/hr --json eval/s2.json          # the table; eval/s2.json and its figure eval/s2.png
   anyres_eval runs/s2 --data data/hr --sizes 64,128 --trunc 0.7
@@ -561,6 +589,12 @@ def _check_eval_options(data, num, patch_num, consistency_num, batch, method, wh
     if method not in ('lanczos', 'area'): raise ValueError(f"--method must be 'lanczos' or 'area', got {method!r}")
     if which not in ('G_ema', 'G', 'teacher'): raise ValueError(f"--which must be one of G_ema, G, teacher (the generators a file can hold), got {which!r}")
 
+def _write_eval(res, path):
+    "Write `evaluate`'s result `res` as JSON to `path`, and its figure (`plot_evaluation`) beside it."
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(_json.dumps(res, indent=1))
+    print(f"wrote {path}")
+    plot_evaluation(res, Path(path).with_suffix('.png')); print(f"wrote {Path(path).with_suffix('.png')}")
 
 # %% ../nbs/11_metrics.ipynb #33747649
 @grouped_call_parse(EVAL_GROUPS, EVAL_EXAMPLES, dict(data='required'))
@@ -601,9 +635,5 @@ def anyres_eval(ckpt: str,                 # training checkpoint / run folder, n
                    upsample=upsample, log=print)
     res = dict(checkpoint=str(ckpt), data=str(data), **res)
     print(format_table(res))
-    if json:
-        Path(json).parent.mkdir(parents=True, exist_ok=True)
-        Path(json).write_text(_json.dumps(res, indent=1))
-        print(f"wrote {json}")
-        plot_evaluation(res, Path(json).with_suffix('.png')); print(f"wrote {Path(json).with_suffix('.png')}")
+    if json: _write_eval(res, json)
     return res

@@ -94,6 +94,7 @@ def parse_padding(padding):
         if len(padding) == 4: return tuple(padding)
     raise ValueError(f"padding must be an int, [px, py] or [px0, px1, py0, py1] of ints, got {padding!r}")
 
+# %% ../nbs/02_ops.ipynb #63217427
 def _upfirdn_axis(x, f, up, down, p0, p1, dim):
     "Steps 1-4 along one axis (`dim` 3 = x, 2 = y) with a 1-D filter `f` (already flipped and scaled)."
     N, C, H, W = x.shape
@@ -105,6 +106,7 @@ def _upfirdn_axis(x, f, up, down, p0, p1, dim):
     k = f.reshape(1, 1, 1, -1) if dim == 3 else f.reshape(1, 1, -1, 1)
     return F.conv2d(x, k.expand(C, 1, *k.shape[2:]), stride=(1, down) if dim == 3 else (down, 1), groups=C)
 
+# %% ../nbs/02_ops.ipynb #d3673a32
 def _upfirdn2d_ref(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
     if x.ndim != 4: raise ValueError(f"upfirdn2d: `x` must be [N, C, H, W], got shape {tuple(x.shape)}")
     if f is None: f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
@@ -127,6 +129,7 @@ def _upfirdn2d_ref(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
 
 register_impl('ref', 'upfirdn2d', _upfirdn2d_ref)
 
+# %% ../nbs/02_ops.ipynb #01b0b6db
 def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
     """Upsample (zero insertion), pad, FIR-filter and downsample a batch `x` of `[N, C, H, W]` images.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 import numpy as np
 import torch
+from fastcore.basics import patch
 from PIL import Image
 from .coords import transform_from_limits, limits_from_box, scale_of
 
@@ -60,6 +61,7 @@ def _check_image(img) -> np.ndarray:
                          "load images with anyres_nb.data.ImageSet or convert with np.asarray(pil.convert('RGB')).")
     return img
 
+# %% ../nbs/07_patches.ipynb #914f33e2
 def square_box(h: int, w: int, crop: str = 'random', rng=None) -> tuple:
     "Box `(y0, y1, x0, x1)` of the largest square in an `h x w` image, randomly placed or centred."
     n = min(h, w)
@@ -76,6 +78,7 @@ def resize_square(sq: np.ndarray, target: int) -> np.ndarray:
     out = np.asarray(Image.fromarray(sq[..., 0] if ch1 else sq).resize((target, target), _LANCZOS))
     return out[..., None] if ch1 else out
 
+# %% ../nbs/07_patches.ipynb #5f536514
 def sample_patch(img, p: int, scale_min: float | None = None, scale_max: float = 1., rng=None,
                  crop: str = 'random', xflip: bool = False, target: int | None = None) -> PatchSample:
     "Random-scale `p x p` patch of a uint8 HWC image (reference sampler); `target` fixes the resize size instead of drawing it."
@@ -130,55 +133,72 @@ class PatchDataset(torch.utils.data.Dataset):
         if sizes is not None:                                  # fail early where sizes are known
             for i, (h, w) in enumerate(sizes): self.allowed_targets(min(h, w), where=f"image {i} ({h}x{w})")
 
-    def __len__(self): return len(self.images)*(2 if self.xflip else 1)
-
     # --- resumable state -------------------------------------------------------------
-    def set_epoch(self, epoch: int): "Key plain integer indices by `epoch`."; self.epoch = int(epoch)
-    def set_progress(self, kimg: float): "Set annealing progress (thousands of images shown)."; self.kimg = float(kimg)
-    def state_dict(self) -> dict: "Everything needed to resume sampling."; return dict(seed=self.seed, epoch=self.epoch, kimg=self.kimg)
-    def load_state_dict(self, d: dict): "Restore `state_dict()`."; self.seed, self.epoch, self.kimg = int(d['seed']), int(d['epoch']), float(d['kimg'])
 
-    def allowed_targets(self, n: int, kimg: float | None = None, where: str = 'image'):
-        "Target sizes allowed for native size `n` at progress `kimg`: `(lo, hi)` interval, or a list in discrete mode."
-        kimg = self.kimg if kimg is None else kimg
-        try:
-            if self.scales is not None:
-                ts = discrete_targets(n, self.p, self.scales)
-                if not self.anneal_kimg: return ts
-                cap = annealed_target_max(ts[0], ts[-1], kimg, self.anneal_kimg)
-                return [t for t in ts if t <= cap + 1e-9]
-            lo, hi = target_range(n, self.p, self.scale_min, self.scale_max)
-            return (lo, annealed_target_max(lo, hi, kimg, self.anneal_kimg))
-        except ValueError as e: raise ValueError(f"{where}: {e}") from None
+# %% ../nbs/07_patches.ipynb #8374762b
+@patch
+def __len__(self: PatchDataset): return len(self.images)*(2 if self.xflip else 1)
 
-    def _key(self, key):
-        if isinstance(key, (tuple, list)):
-            idx, step = int(key[0]), int(key[1]); kimg = float(key[2]) if len(key) > 2 else self.kimg
-            return idx, np.random.default_rng([self.seed, 1, step, idx]), kimg
-        idx = int(key)
-        return idx, np.random.default_rng([self.seed, 0, self.epoch, idx]), self.kimg
+@patch
+def set_epoch(self: PatchDataset, epoch: int): "Key plain integer indices by `epoch`."; self.epoch = int(epoch)
 
-    def sample(self, key) -> PatchSample:
-        "The full `PatchSample` for an index or an `(index, step[, kimg])` key."
-        idx, rng, kimg = self._key(key)
-        if not 0 <= idx < len(self): raise IndexError(f"index {idx} out of range for {len(self)} items")
-        raw, flip = idx % len(self.images), idx >= len(self.images)
-        img = _check_image(self.images[raw])
-        n = min(img.shape[:2])
-        target = self.draw_target(n, rng, kimg, where=f"image {raw} ({img.shape[0]}x{img.shape[1]})")
-        return sample_patch(img, self.p, rng=rng, crop=self.crop, xflip=flip, target=target)
+@patch
+def set_progress(self: PatchDataset, kimg: float): "Set annealing progress (thousands of images shown)."; self.kimg = float(kimg)
 
-    def draw_target(self, n: int, rng=None, kimg: float | None = None, where: str = 'image') -> int:
-        "Draw one target size for native size `n`: uniform in pixels on the allowed interval, or uniform over the allowed discrete targets."
-        allowed, rng = self.allowed_targets(n, kimg, where), _as_rng(rng)
-        if self.scales is not None: return int(allowed[rng.integers(len(allowed))])
-        return int(np.round(rng.uniform(*allowed)))
+@patch
+def state_dict(self: PatchDataset) -> dict: "Everything needed to resume sampling."; return dict(seed=self.seed, epoch=self.epoch, kimg=self.kimg)
 
-    def __getitem__(self, key):
-        ps = self.sample(key)
-        patch = {1: lambda a: np.repeat(a, 3, 2), 3: lambda a: a, 4: lambda a: a[..., :3]}[ps.patch.shape[2]](ps.patch)
-        return (torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))), ps.transform,
-                ps.transform.new_tensor(ps.scale))
+@patch
+def load_state_dict(self: PatchDataset, d: dict): "Restore `state_dict()`."; self.seed, self.epoch, self.kimg = int(d['seed']), int(d['epoch']), float(d['kimg'])
+
+# %% ../nbs/07_patches.ipynb #919b8bdd
+@patch
+def allowed_targets(self: PatchDataset, n: int, kimg: float | None = None, where: str = 'image'):
+    "Target sizes allowed for native size `n` at progress `kimg`: `(lo, hi)` interval, or a list in discrete mode."
+    kimg = self.kimg if kimg is None else kimg
+    try:
+        if self.scales is not None:
+            ts = discrete_targets(n, self.p, self.scales)
+            if not self.anneal_kimg: return ts
+            cap = annealed_target_max(ts[0], ts[-1], kimg, self.anneal_kimg)
+            return [t for t in ts if t <= cap + 1e-9]
+        lo, hi = target_range(n, self.p, self.scale_min, self.scale_max)
+        return (lo, annealed_target_max(lo, hi, kimg, self.anneal_kimg))
+    except ValueError as e: raise ValueError(f"{where}: {e}") from None
+
+@patch
+def draw_target(self: PatchDataset, n: int, rng=None, kimg: float | None = None, where: str = 'image') -> int:
+    "Draw one target size for native size `n`: uniform in pixels on the allowed interval, or uniform over the allowed discrete targets."
+    allowed, rng = self.allowed_targets(n, kimg, where), _as_rng(rng)
+    if self.scales is not None: return int(allowed[rng.integers(len(allowed))])
+    return int(np.round(rng.uniform(*allowed)))
+
+# %% ../nbs/07_patches.ipynb #f52f525b
+@patch
+def _key(self: PatchDataset, key):
+    if isinstance(key, (tuple, list)):
+        idx, step = int(key[0]), int(key[1]); kimg = float(key[2]) if len(key) > 2 else self.kimg
+        return idx, np.random.default_rng([self.seed, 1, step, idx]), kimg
+    idx = int(key)
+    return idx, np.random.default_rng([self.seed, 0, self.epoch, idx]), self.kimg
+
+@patch
+def sample(self: PatchDataset, key) -> PatchSample:
+    "The full `PatchSample` for an index or an `(index, step[, kimg])` key."
+    idx, rng, kimg = self._key(key)
+    if not 0 <= idx < len(self): raise IndexError(f"index {idx} out of range for {len(self)} items")
+    raw, flip = idx % len(self.images), idx >= len(self.images)
+    img = _check_image(self.images[raw])
+    n = min(img.shape[:2])
+    target = self.draw_target(n, rng, kimg, where=f"image {raw} ({img.shape[0]}x{img.shape[1]})")
+    return sample_patch(img, self.p, rng=rng, crop=self.crop, xflip=flip, target=target)
+
+@patch
+def __getitem__(self: PatchDataset, key):
+    ps = self.sample(key)
+    patch = {1: lambda a: np.repeat(a, 3, 2), 3: lambda a: a, 4: lambda a: a[..., :3]}[ps.patch.shape[2]](ps.patch)
+    return (torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))), ps.transform,
+            ps.transform.new_tensor(ps.scale))
 
 # %% ../nbs/07_patches.ipynb #6bfcbd73
 class PatchIndexSampler(torch.utils.data.Sampler):

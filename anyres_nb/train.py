@@ -64,6 +64,7 @@ def _check_ranges(cfg):
         v = cfg.get(k)
         if v is not None and not (isinstance(v, (int, float)) and ok(v)): raise ConfigError(f"--{k} must be {rule}, got {v!r}")
 
+# %% ../nbs/09_train.ipynb #b93cdd61
 def make_config(**kwargs):
     "A complete run config: `DEFAULTS`, then the preset's values, then `kwargs` (None means 'not given'; `G_kwargs`/`D_kwargs` update the preset's network shapes). Pure: touches no file."
     unknown = set(kwargs) - set(DEFAULTS)
@@ -120,6 +121,7 @@ def _open_images(path, what, strict=False):
 
 STAGES = ('global', 'patch', 'pano')
 
+# %% ../nbs/09_train.ipynb #025b718d
 def _skip_or_refuse(cfg, images, what, skipped, why, fix):
     """Stage 2 and panoramas leave out images that cannot serve, with a warning naming each and a count (`strict`:
     refuse, naming the first); too few left (`min_images`) stops the run, saying how many were usable and skipped."""
@@ -134,7 +136,7 @@ def _skip_or_refuse(cfg, images, what, skipped, why, fix):
         raise ConfigError(f"{what}: {n_ok} usable images (need {cfg['min_images']}): {len(skipped)} skipped ({why})"
                           + (f" and {bad} unreadable files skipped" if bad else "") + f"; {fix}, or lower --min_images.")
 
-
+# %% ../nbs/09_train.ipynb #80caf15d
 def _check_panorama(cfg, strips):
     "The `pano` stage's rules: no teacher or high-res set, and full-turn strips whose `fov`-degree frames are square."
     if cfg.get('fov') is not None and cfg['stage'] != 'pano':
@@ -158,6 +160,7 @@ def _check_panorama(cfg, strips):
     cfg['fov'] = fov
     return cfg
 
+# %% ../nbs/09_train.ipynb #353d66da
 def _usable_patch_sources(cfg, hr):
     "Indices of the high-res images that can give a patch at the run's scales (the others skipped or refused: `_skip_or_refuse`)."
     p, smax = int(cfg['res']), cfg['scale_max']
@@ -167,6 +170,37 @@ def _usable_patch_sources(cfg, hr):
                     f"remove images smaller than {math.ceil(need - 1e-6)} px or raise --scale_max")
     return usable
 
+# %% ../nbs/09_train.ipynb #8dc3bf58
+def _check_patch_stage(cfg):
+    "Stage 2's rules: a teacher, a high-res set whose images give patches at the run's scales (`_usable_patch_sources`), sane scale bounds; fills in `n_hr`, `_hr_images` and the scale-mapping bounds."
+    p = int(cfg['res'])
+    if not cfg.get('teacher') and not cfg.get('resume'):
+        raise ConfigError("--stage patch needs --teacher CKPT: the stage-1 checkpoint whose G_ema becomes the frozen teacher "
+                          "(train one with --stage global first).")
+    tp = Path(cfg['teacher']).expanduser() if cfg.get('teacher') else None
+    if tp is not None and not cfg.get('resume') and not (tp.is_file() or (tp.is_dir() and list_checkpoints(tp))):
+        raise ConfigError(f"--teacher: {cfg['teacher']!r} is neither a checkpoint file nor a run folder with one; "
+                          "pass what a --stage global run wrote (its folder: the newest checkpoint is used).")
+    if not cfg.get('data_hr'): raise ConfigError("--stage patch needs --data_hr DIR: the high-resolution images to take patches from.")
+    hr = _open_images(cfg['data_hr'], '--data_hr', cfg.get('strict')); sizes = _image_sizes(hr)
+    smax, smin = cfg['scale_max'], cfg['scale_min']
+    if not 0 < smax <= 1: raise ConfigError(f"--scale_max must be in (0, 1] (1 = patches at the image's full size p), got {smax}")
+    if smin is not None and not 0 < smin <= smax: raise ConfigError(f"--scale_min must be in (0, scale_max={smax}], got {smin}")
+    for s in cfg['scales'] or []:
+        if not 0 < s <= 1: raise ConfigError(f"--scales are values s = p/size in (0, 1], got {s}")
+    usable = _usable_patch_sources(cfg, hr)
+    cfg['n_hr'], cfg['_hr_images'] = len(usable), ImageSubset(hr, usable)
+    if cfg['scale_mapping_min'] is None: cfg['scale_mapping_min'] = 1.
+    if cfg['scale_mapping_max'] is None: cfg['scale_mapping_max'] = float(max(max(min(s) for s in sizes) / p, 2.))
+    if cfg['scale_mapping_max'] <= cfg['scale_mapping_min']:
+        raise ConfigError(f"--scale_mapping_max ({cfg['scale_mapping_max']}) must exceed --scale_mapping_min ({cfg['scale_mapping_min']}).")
+    if cfg['scale_cond'] not in SCALE_CONDS:
+        raise ConfigError(f"--scale_cond must be one of {', '.join(SCALE_CONDS)}, got {cfg['scale_cond']!r}")
+    if cfg['scale_mapping_norm'] not in ('positive', 'zerocentered'):
+        raise ConfigError(f"--scale_mapping_norm must be 'positive' or 'zerocentered', got {cfg['scale_mapping_norm']!r}")
+    return cfg
+
+# %% ../nbs/09_train.ipynb #403d0904
 def check_config(cfg, world_size=1):
     "Validate `cfg` against the files it names; returns a copy with data-derived values filled in. Raises `ConfigError` with a fix-it message."
     cfg = dict(cfg); p = int(cfg['res'])
@@ -186,31 +220,7 @@ def check_config(cfg, world_size=1):
                           f"(need {cfg['min_images']}); add images, or lower --min_images.")
     cfg['n_lr'], cfg['_lr_images'] = n_lr, lr                     # the Trainer reuses the checked sets (each skip reported once)
     cfg = _check_panorama(cfg, lr)
-    if cfg['stage'] == 'patch':
-        if not cfg.get('teacher') and not cfg.get('resume'):
-            raise ConfigError("--stage patch needs --teacher CKPT: the stage-1 checkpoint whose G_ema becomes the frozen teacher "
-                              "(train one with --stage global first).")
-        tp = Path(cfg['teacher']).expanduser() if cfg.get('teacher') else None
-        if tp is not None and not cfg.get('resume') and not (tp.is_file() or (tp.is_dir() and list_checkpoints(tp))):
-            raise ConfigError(f"--teacher: {cfg['teacher']!r} is neither a checkpoint file nor a run folder with one; "
-                              "pass what a --stage global run wrote (its folder: the newest checkpoint is used).")
-        if not cfg.get('data_hr'): raise ConfigError("--stage patch needs --data_hr DIR: the high-resolution images to take patches from.")
-        hr = _open_images(cfg['data_hr'], '--data_hr', cfg.get('strict')); sizes = _image_sizes(hr)
-        smax, smin = cfg['scale_max'], cfg['scale_min']
-        if not 0 < smax <= 1: raise ConfigError(f"--scale_max must be in (0, 1] (1 = patches at the image's full size p), got {smax}")
-        if smin is not None and not 0 < smin <= smax: raise ConfigError(f"--scale_min must be in (0, scale_max={smax}], got {smin}")
-        for s in cfg['scales'] or []:
-            if not 0 < s <= 1: raise ConfigError(f"--scales are values s = p/size in (0, 1], got {s}")
-        usable = _usable_patch_sources(cfg, hr)
-        cfg['n_hr'], cfg['_hr_images'] = len(usable), ImageSubset(hr, usable)
-        if cfg['scale_mapping_min'] is None: cfg['scale_mapping_min'] = 1.
-        if cfg['scale_mapping_max'] is None: cfg['scale_mapping_max'] = float(max(max(min(s) for s in sizes) / p, 2.))
-        if cfg['scale_mapping_max'] <= cfg['scale_mapping_min']:
-            raise ConfigError(f"--scale_mapping_max ({cfg['scale_mapping_max']}) must exceed --scale_mapping_min ({cfg['scale_mapping_min']}).")
-        if cfg['scale_cond'] not in SCALE_CONDS:
-            raise ConfigError(f"--scale_cond must be one of {', '.join(SCALE_CONDS)}, got {cfg['scale_cond']!r}")
-        if cfg['scale_mapping_norm'] not in ('positive', 'zerocentered'):
-            raise ConfigError(f"--scale_mapping_norm must be 'positive' or 'zerocentered', got {cfg['scale_mapping_norm']!r}")
+    if cfg['stage'] == 'patch': cfg = _check_patch_stage(cfg)
     if cfg.get('lpips'):
         try: load_lpips(cfg['lpips'])
         except FileNotFoundError as e: raise ConfigError(f"--lpips: {e}") from None
@@ -333,162 +343,189 @@ class Trainer:
         self.step, self.nimg, self.last_ckpt = 0, 0, None
         self.run_id = os.urandom(6).hex()                        # kept on resume; pruning touches this run's checkpoints only
         self.outdir = Path(c['outdir']).expanduser()
-        # data ---------------------------------------------------------------------------------
-        self.lr_images = c.pop('_lr_images', None) or ImageSet(str(Path(c['data']).expanduser()), strict=bool(c.get('strict')))
-        self.lr = LowResDataset(self.lr_images, self.p, crop='center', xflip=c['xflip'])
-        self.lr_stream = IndexStream(len(self.lr), c['seed'], rank, world_size)
-        self.patches = self.patch_sampler = None
-        if self.stage == 'patch':
-            self.hr_images = c.pop('_hr_images', None)                  # the usable images, from check_config
-            if self.hr_images is None:
-                hr = ImageSet(str(Path(c['data_hr']).expanduser()), strict=bool(c.get('strict')))
-                self.hr_images = ImageSubset(hr, _usable_patch_sources(c, hr))
-            self.patches = PatchDataset(self.hr_images, self.p, scale_min=c['scale_min'], scale_max=c['scale_max'],
-                                        scales=c['scales'], xflip=c['xflip'], seed=c['seed'], anneal_kimg=c['anneal'])
-            self.patch_sampler = PatchIndexSampler(self.patches, seed=c['seed'], rank=rank, world_size=world_size)
-            self._patch_iter = iter(self.patch_sampler)
-        # networks -----------------------------------------------------------------------------
-        torch.manual_seed(c['seed'])
-        self.teacher = None; self.teacher_kwargs = None
-        if self.stage == 'global':
-            self.G_kwargs = dict(copy.deepcopy(c['G_kwargs']), training_mode='global')
-            self.G, self.D = Generator(**self.G_kwargs), Discriminator(**copy.deepcopy(c['D_kwargs']))
-            self.G_ema = copy.deepcopy(self.G)
-        elif resume_ckpt is not None:                             # shapes from the checkpoint; weights come with load_state_dict
-            self.G_kwargs, self.teacher_kwargs = copy.deepcopy(resume_ckpt['G_kwargs']), copy.deepcopy(resume_ckpt['teacher_kwargs'])
-            self.G, self.G_ema = Generator(**copy.deepcopy(self.G_kwargs)), Generator(**copy.deepcopy(self.G_kwargs))
-            self.D = Discriminator(**copy.deepcopy(resume_ckpt['D_kwargs']))
-            self.teacher = Generator(**copy.deepcopy(self.teacher_kwargs)); self.teacher.load_state_dict(resume_ckpt['teacher'])
-        else:
-            t = c.get('_teacher_ckpt') or load_checkpoint(c['teacher'])
-            self.teacher_kwargs = copy.deepcopy(t['G_kwargs'])
-            self.G_kwargs = _stage2_generator_kwargs(t['G_kwargs'], c)
-            self.G, self.G_ema = Generator(**self.G_kwargs), Generator(**self.G_kwargs)
-            self.D = Discriminator(**copy.deepcopy(t['D_kwargs']))
-            _load_partial(self.G, t['G'], 'G'); _load_partial(self.G_ema, t['G_ema'], 'G_ema'); self.D.load_state_dict(t['D'])
-            if c.get('scale_affine_init', 'zero') == 'zero':       # start stage 2 exactly at the teacher
-                with torch.no_grad():
-                    for l in self.G.synthesis.layers():
-                        if getattr(l, 'scale_affine', None) is not None: l.scale_affine.weight.zero_()
-            self.G_ema.load_state_dict({k: v for k, v in self.G.state_dict().items() if 'scale' in k}, strict=False)
-            self.teacher = Generator(**copy.deepcopy(self.teacher_kwargs)); self.teacher.load_state_dict(t['G_ema'])
-            self.cfg['D_kwargs'] = copy.deepcopy(t['D_kwargs']); self.cfg.pop('_teacher_ckpt', None)
-        for m in (self.G, self.G_ema, self.D): m.to(self.device)
-        self.G.train().requires_grad_(False); self.D.train().requires_grad_(False); self.G_ema.eval().requires_grad_(False)
-        if self.teacher is not None: self.teacher.to(self.device).eval().requires_grad_(False)
-        if _dist() is not None:                                  # identical start on every process
-            for m in (self.G, self.G_ema, self.D):
-                for t_ in list(m.parameters()) + list(m.buffers()): _dist().broadcast(t_.data, src=0)
-        # optimisers and loss ------------------------------------------------------------------------
-        self.G_opt = torch.optim.Adam(self.G.parameters(), **lazy_adam_kwargs(c['glr'], (0., 0.99), None))
-        self.D_opt = torch.optim.Adam(self.D.parameters(), **lazy_adam_kwargs(c['dlr'], (0., 0.99), c['r1_interval']))
-        lp = load_lpips(c['lpips'], self.device) if c.get('lpips') else None
-        self.loss = AnyresLoss(self.G, self.D, teacher=self.teacher, r1_gamma=c['gamma'], style_mixing_prob=c['style_mixing_prob'],
-                               teacher_lambda=c['teacher_lambda'], teacher_mode=c['teacher_mode'], lpips=lp,
-                               blur_init_sigma=c['blur_init_sigma'], blur_fade_kimg=c['blur_fade_kimg'])
-        self.grid_z = torch.randn(c['grid'], self.G.z_dim, generator=step_generator(c['seed'], 99))
+        self._build_data()
+        self._build_networks(resume_ckpt)
+        self._build_optimisers()
         self._acc, self.history = {}, []
 
-    # ---- one iteration -----------------------------------------------------------------------------------
-    def _real_batch(self, kind):
-        n = self.batch_gpu
-        if kind == 'base':
-            imgs = [torch.as_tensor(np.asarray(self.lr[i][0])) for i in self.lr_stream.take(n)]
-            return torch.stack(imgs), torch.eye(3).repeat(n, 1, 1)
-        items = [self.patches[next(self._patch_iter)] for _ in range(n)]
-        return torch.stack([torch.as_tensor(it[0]) for it in items]), torch.stack([torch.as_tensor(it[1]) for it in items]).float()
+# %% ../nbs/09_train.ipynb #38f12187
+@patch
+def _build_data(self: Trainer):
+    "The low-resolution set, its index stream and, in stage 2, the patch sampler over the usable high-resolution images."
+    c, rank, world_size = self.cfg, self.rank, self.world
+    self.lr_images = c.pop('_lr_images', None) or ImageSet(str(Path(c['data']).expanduser()), strict=bool(c.get('strict')))
+    self.lr = LowResDataset(self.lr_images, self.p, crop='center', xflip=c['xflip'])
+    self.lr_stream = IndexStream(len(self.lr), c['seed'], rank, world_size)
+    self.patches = self.patch_sampler = None
+    if self.stage == 'patch':
+        self.hr_images = c.pop('_hr_images', None)                  # the usable images, from check_config
+        if self.hr_images is None:
+            hr = ImageSet(str(Path(c['data_hr']).expanduser()), strict=bool(c.get('strict')))
+            self.hr_images = ImageSubset(hr, _usable_patch_sources(c, hr))
+        self.patches = PatchDataset(self.hr_images, self.p, scale_min=c['scale_min'], scale_max=c['scale_max'],
+                                    scales=c['scales'], xflip=c['xflip'], seed=c['seed'], anneal_kimg=c['anneal'])
+        self.patch_sampler = PatchIndexSampler(self.patches, seed=c['seed'], rank=rank, world_size=world_size)
+        self._patch_iter = iter(self.patch_sampler)
 
-    def _phase(self, net, opt, loss, what):
-        v = torch.tensor([loss.detach().item()], dtype=torch.float64)
-        if _dist() is not None: _dist().all_reduce(v)
-        if not torch.isfinite(v).all():
-            raise NonFiniteLossError(f"non-finite {what} loss at step {self.step} (kimg {self.nimg / 1000:.3f}): {loss.item()}; "
-                                     f"training stopped before this update. Last good checkpoint: {self.last_ckpt or 'none written yet'}.")
-        net.requires_grad_(True); opt.zero_grad(set_to_none=True)
-        loss.backward(); net.requires_grad_(False)
-        params = [p for p in net.parameters() if p.grad is not None]
-        if params:
-            grads = [p.grad for p in params]
-            all_reduce_mean_(grads)
-            for g_ in grads: torch.nan_to_num_(g_, nan=0, posinf=1e5, neginf=-1e5)
-        opt.step()
+# %% ../nbs/09_train.ipynb #5833613e
+@patch
+def _build_networks(self: Trainer, resume_ckpt=None):
+    "G, D, G_ema and (stage 2) the teacher: new (stage 1), shaped by a checkpoint being resumed, or from the teacher checkpoint; on the device, identical on every process."
+    c = self.cfg
+    torch.manual_seed(c['seed'])
+    self.teacher = None; self.teacher_kwargs = None
+    if self.stage == 'global':
+        self.G_kwargs = dict(copy.deepcopy(c['G_kwargs']), training_mode='global')
+        self.G, self.D = Generator(**self.G_kwargs), Discriminator(**copy.deepcopy(c['D_kwargs']))
+        self.G_ema = copy.deepcopy(self.G)
+    elif resume_ckpt is not None:                             # shapes from the checkpoint; weights come with load_state_dict
+        self.G_kwargs, self.teacher_kwargs = copy.deepcopy(resume_ckpt['G_kwargs']), copy.deepcopy(resume_ckpt['teacher_kwargs'])
+        self.G, self.G_ema = Generator(**copy.deepcopy(self.G_kwargs)), Generator(**copy.deepcopy(self.G_kwargs))
+        self.D = Discriminator(**copy.deepcopy(resume_ckpt['D_kwargs']))
+        self.teacher = Generator(**copy.deepcopy(self.teacher_kwargs)); self.teacher.load_state_dict(resume_ckpt['teacher'])
+    else:
+        t = c.get('_teacher_ckpt') or load_checkpoint(c['teacher'])
+        self.teacher_kwargs = copy.deepcopy(t['G_kwargs'])
+        self.G_kwargs = _stage2_generator_kwargs(t['G_kwargs'], c)
+        self.G, self.G_ema = Generator(**self.G_kwargs), Generator(**self.G_kwargs)
+        self.D = Discriminator(**copy.deepcopy(t['D_kwargs']))
+        _load_partial(self.G, t['G'], 'G'); _load_partial(self.G_ema, t['G_ema'], 'G_ema'); self.D.load_state_dict(t['D'])
+        if c.get('scale_affine_init', 'zero') == 'zero':       # start stage 2 exactly at the teacher
+            with torch.no_grad():
+                for l in self.G.synthesis.layers():
+                    if getattr(l, 'scale_affine', None) is not None: l.scale_affine.weight.zero_()
+        self.G_ema.load_state_dict({k: v for k, v in self.G.state_dict().items() if 'scale' in k}, strict=False)
+        self.teacher = Generator(**copy.deepcopy(self.teacher_kwargs)); self.teacher.load_state_dict(t['G_ema'])
+        self.cfg['D_kwargs'] = copy.deepcopy(t['D_kwargs']); self.cfg.pop('_teacher_ckpt', None)
+    for m in (self.G, self.G_ema, self.D): m.to(self.device)
+    self.G.train().requires_grad_(False); self.D.train().requires_grad_(False); self.G_ema.eval().requires_grad_(False)
+    if self.teacher is not None: self.teacher.to(self.device).eval().requires_grad_(False)
+    if _dist() is not None:                                  # identical start on every process
+        for m in (self.G, self.G_ema, self.D):
+            for t_ in list(m.parameters()) + list(m.buffers()): _dist().broadcast(t_.data, src=0)
 
-    def train_step(self):
-        "One iteration (G, D, lazy R1, EMA). Returns the step's stats (floats)."
-        c, dev, n = self.cfg, self.device, self.batch_gpu
-        torch.manual_seed(step_seed(c['seed'], self.rank, self.step, 0))
-        shared = step_generator(c['seed'], 10**6, self.step)                # same draw on every process
-        kind = 'base'
-        if self.stage == 'patch' and float(torch.rand([], generator=shared)) >= c['base_probability']: kind = 'patch'
-        real_u8, T = self._real_batch(kind)
-        real, T = _to_float_img(real_u8, dev), T.to(dev)
-        Tg = T if self.stage == 'patch' else None
-        g = step_generator(c['seed'], self.rank, self.step, 1)
-        z_g, z_d = (torch.randn(n, self.G.z_dim, generator=g).to(dev) for _ in range(2))
-        cc = torch.zeros(n, 0, device=dev)
-        stats = {}
-        # G: maximise D's logits for fakes (+ teacher) ... D must not accumulate gradients here
-        self.G.requires_grad_(True)
-        lg, st = self.loss.G_loss(z_g, cc, Tg, self.nimg); stats.update(st)
-        self._phase(self.G, self.G_opt, lg, 'G')
-        # D: logistic loss on reals and fresh fakes
+# %% ../nbs/09_train.ipynb #371b4a16
+@patch
+def _build_optimisers(self: Trainer):
+    "Adam for G and for D (lazy R1), the loss, and the grid latents."
+    c = self.cfg
+    self.G_opt = torch.optim.Adam(self.G.parameters(), **lazy_adam_kwargs(c['glr'], (0., 0.99), None))
+    self.D_opt = torch.optim.Adam(self.D.parameters(), **lazy_adam_kwargs(c['dlr'], (0., 0.99), c['r1_interval']))
+    lp = load_lpips(c['lpips'], self.device) if c.get('lpips') else None
+    self.loss = AnyresLoss(self.G, self.D, teacher=self.teacher, r1_gamma=c['gamma'], style_mixing_prob=c['style_mixing_prob'],
+                           teacher_lambda=c['teacher_lambda'], teacher_mode=c['teacher_mode'], lpips=lp,
+                           blur_init_sigma=c['blur_init_sigma'], blur_fade_kimg=c['blur_fade_kimg'])
+    self.grid_z = torch.randn(c['grid'], self.G.z_dim, generator=step_generator(c['seed'], 99))
+
+# %% ../nbs/09_train.ipynb #8b85a243
+@patch
+def _real_batch(self: Trainer, kind):
+    n = self.batch_gpu
+    if kind == 'base':
+        imgs = [torch.as_tensor(np.asarray(self.lr[i][0])) for i in self.lr_stream.take(n)]
+        return torch.stack(imgs), torch.eye(3).repeat(n, 1, 1)
+    items = [self.patches[next(self._patch_iter)] for _ in range(n)]
+    return torch.stack([torch.as_tensor(it[0]) for it in items]), torch.stack([torch.as_tensor(it[1]) for it in items]).float()
+
+# %% ../nbs/09_train.ipynb #3c59d3e3
+@patch
+def _phase(self: Trainer, net, opt, loss, what):
+    v = torch.tensor([loss.detach().item()], dtype=torch.float64)
+    if _dist() is not None: _dist().all_reduce(v)
+    if not torch.isfinite(v).all():
+        raise NonFiniteLossError(f"non-finite {what} loss at step {self.step} (kimg {self.nimg / 1000:.3f}): {loss.item()}; "
+                                 f"training stopped before this update. Last good checkpoint: {self.last_ckpt or 'none written yet'}.")
+    net.requires_grad_(True); opt.zero_grad(set_to_none=True)
+    loss.backward(); net.requires_grad_(False)
+    params = [p for p in net.parameters() if p.grad is not None]
+    if params:
+        grads = [p.grad for p in params]
+        all_reduce_mean_(grads)
+        for g_ in grads: torch.nan_to_num_(g_, nan=0, posinf=1e5, neginf=-1e5)
+    opt.step()
+
+# %% ../nbs/09_train.ipynb #bc3bc5a4
+@patch
+def train_step(self: Trainer):
+    "One iteration (G, D, lazy R1, EMA). Returns the step's stats (floats)."
+    c, dev, n = self.cfg, self.device, self.batch_gpu
+    torch.manual_seed(step_seed(c['seed'], self.rank, self.step, 0))
+    shared = step_generator(c['seed'], 10**6, self.step)                # same draw on every process
+    kind = 'base'
+    if self.stage == 'patch' and float(torch.rand([], generator=shared)) >= c['base_probability']: kind = 'patch'
+    real_u8, T = self._real_batch(kind)
+    real, T = _to_float_img(real_u8, dev), T.to(dev)
+    Tg = T if self.stage == 'patch' else None
+    g = step_generator(c['seed'], self.rank, self.step, 1)
+    z_g, z_d = (torch.randn(n, self.G.z_dim, generator=g).to(dev) for _ in range(2))
+    cc = torch.zeros(n, 0, device=dev)
+    stats = {}
+    # G: maximise D's logits for fakes (+ teacher) ... D must not accumulate gradients here
+    self.G.requires_grad_(True)
+    lg, st = self.loss.G_loss(z_g, cc, Tg, self.nimg); stats.update(st)
+    self._phase(self.G, self.G_opt, lg, 'G')
+    # D: logistic loss on reals and fresh fakes
+    self.D.requires_grad_(True)
+    ld, st = self.loss.D_loss(real, cc, z_d, cc, Tg, self.nimg); stats.update(st)
+    self._phase(self.D, self.D_opt, ld, 'D')
+    if c['r1_interval'] and c['gamma'] > 0 and self.step % c['r1_interval'] == 0:
         self.D.requires_grad_(True)
-        ld, st = self.loss.D_loss(real, cc, z_d, cc, Tg, self.nimg); stats.update(st)
-        self._phase(self.D, self.D_opt, ld, 'D')
-        if c['r1_interval'] and c['gamma'] > 0 and self.step % c['r1_interval'] == 0:
-            self.D.requires_grad_(True)
-            lr1, st = self.loss.R1_loss(real, cc, gain=c['r1_interval'], cur_nimg=self.nimg); stats.update(st)
-            self._phase(self.D, self.D_opt, lr1, 'R1')
-        # keep the statistics buffers identical across processes, then the EMA
-        all_reduce_mean_([b for m in (self.G, self.D) for b in m.buffers() if b.is_floating_point()])
-        update_ema(self.G_ema, self.G, ema_beta(c['batch'], self.nimg, c['ema_kimg'], c['ema_rampup']))
-        self.step += 1; self.nimg += c['batch']
-        if self.patches is not None: self.patches.set_progress(self.nimg / 1000)
-        stats['batch_kind_patch'] = float(kind == 'patch')
-        if kind == 'patch':
-            sc = 1 / T[:, 0, 0]
-            stats.update({'scale/min': sc.min().item(), 'scale/mean': sc.mean().item(), 'scale/max': sc.max().item()})
-        return stats
+        lr1, st = self.loss.R1_loss(real, cc, gain=c['r1_interval'], cur_nimg=self.nimg); stats.update(st)
+        self._phase(self.D, self.D_opt, lr1, 'R1')
+    # keep the statistics buffers identical across processes, then the EMA
+    all_reduce_mean_([b for m in (self.G, self.D) for b in m.buffers() if b.is_floating_point()])
+    update_ema(self.G_ema, self.G, ema_beta(c['batch'], self.nimg, c['ema_kimg'], c['ema_rampup']))
+    self.step += 1; self.nimg += c['batch']
+    if self.patches is not None: self.patches.set_progress(self.nimg / 1000)
+    stats['batch_kind_patch'] = float(kind == 'patch')
+    if kind == 'patch':
+        sc = 1 / T[:, 0, 0]
+        stats.update({'scale/min': sc.min().item(), 'scale/mean': sc.mean().item(), 'scale/max': sc.max().item()})
+    return stats
 
-    # ---- state -------------------------------------------------------------------------------------------
-    def state_dict(self):
-        "Everything needed to continue: networks, optimisers, counters, sampler and RNG states, config (tensors and plain values only)."
-        c = {k: v for k, v in self.cfg.items() if not k.startswith('_')}
-        return dict(format=CKPT_FORMAT, config=c, stage=self.stage, run_id=self.run_id, step=self.step, nimg=self.nimg, kimg=self.nimg / 1000,
-                    G=self.G.state_dict(), G_ema=self.G_ema.state_dict(), D=self.D.state_dict(),
-                    teacher=None if self.teacher is None else self.teacher.state_dict(),
-                    G_kwargs=copy.deepcopy(self.G_kwargs), D_kwargs=copy.deepcopy(self.cfg['D_kwargs']),
-                    teacher_kwargs=copy.deepcopy(self.teacher_kwargs),
-                    G_opt=self.G_opt.state_dict(), D_opt=self.D_opt.state_dict(),
-                    ema=dict(ema_kimg=self.cfg['ema_kimg'], ema_rampup=self.cfg['ema_rampup']),
-                    rng=dict(torch=torch.get_rng_state(), seed=self.cfg['seed'],
-                             cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
-                    sampler=dict(lr=self.lr_stream.state_dict(),
-                                 patch_index=None if self.patch_sampler is None else self.patch_sampler.state_dict(),
-                                 patch_data=None if self.patches is None else self.patches.state_dict()),
-                    world_size=self.world, grid_z=self.grid_z, history=self.history[-200:])
+# %% ../nbs/09_train.ipynb #9c4bdb66
+@patch
+def state_dict(self: Trainer):
+    "Everything needed to continue: networks, optimisers, counters, sampler and RNG states, config (tensors and plain values only)."
+    c = {k: v for k, v in self.cfg.items() if not k.startswith('_')}
+    return dict(format=CKPT_FORMAT, config=c, stage=self.stage, run_id=self.run_id, step=self.step, nimg=self.nimg, kimg=self.nimg / 1000,
+                G=self.G.state_dict(), G_ema=self.G_ema.state_dict(), D=self.D.state_dict(),
+                teacher=None if self.teacher is None else self.teacher.state_dict(),
+                G_kwargs=copy.deepcopy(self.G_kwargs), D_kwargs=copy.deepcopy(self.cfg['D_kwargs']),
+                teacher_kwargs=copy.deepcopy(self.teacher_kwargs),
+                G_opt=self.G_opt.state_dict(), D_opt=self.D_opt.state_dict(),
+                ema=dict(ema_kimg=self.cfg['ema_kimg'], ema_rampup=self.cfg['ema_rampup']),
+                rng=dict(torch=torch.get_rng_state(), seed=self.cfg['seed'],
+                         cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []),
+                sampler=dict(lr=self.lr_stream.state_dict(),
+                             patch_index=None if self.patch_sampler is None else self.patch_sampler.state_dict(),
+                             patch_data=None if self.patches is None else self.patches.state_dict()),
+                world_size=self.world, grid_z=self.grid_z, history=self.history[-200:])
 
-    def load_state_dict(self, ck):
-        "Restore a `state_dict()` (from a checkpoint of the same stage and shapes)."
-        if ck['stage'] != self.stage: raise ConfigError(f"--resume: checkpoint is stage {ck['stage']!r}, this run is {self.stage!r}")
-        self.G.load_state_dict(ck['G']); self.G_ema.load_state_dict(ck['G_ema']); self.D.load_state_dict(ck['D'])
-        if self.teacher is not None and ck.get('teacher') is not None: self.teacher.load_state_dict(ck['teacher'])
-        self.G_opt.load_state_dict(ck['G_opt']); self.D_opt.load_state_dict(ck['D_opt'])
-        self.step, self.nimg = int(ck['step']), int(ck['nimg']); self.run_id = ck.get('run_id') or self.run_id
-        torch.set_rng_state(ck['rng']['torch'])
-        sm = ck['sampler']; scale = ck.get('world_size', 1) / self.world   # per-process positions if the world changed
-        self.lr_stream.load_state_dict(dict(step=int(sm['lr']['step'] * scale)))
-        if self.patches is not None and sm.get('patch_data') is not None:
-            self.patches.load_state_dict(sm['patch_data'])
-            self.patch_sampler.load_state_dict(dict(step=int(sm['patch_index']['step'] * scale)))
-        self.grid_z = ck.get('grid_z', self.grid_z); self.history = list(ck.get('history', []))
+# %% ../nbs/09_train.ipynb #a7e8bb04
+@patch
+def load_state_dict(self: Trainer, ck):
+    "Restore a `state_dict()` (from a checkpoint of the same stage and shapes)."
+    if ck['stage'] != self.stage: raise ConfigError(f"--resume: checkpoint is stage {ck['stage']!r}, this run is {self.stage!r}")
+    self.G.load_state_dict(ck['G']); self.G_ema.load_state_dict(ck['G_ema']); self.D.load_state_dict(ck['D'])
+    if self.teacher is not None and ck.get('teacher') is not None: self.teacher.load_state_dict(ck['teacher'])
+    self.G_opt.load_state_dict(ck['G_opt']); self.D_opt.load_state_dict(ck['D_opt'])
+    self.step, self.nimg = int(ck['step']), int(ck['nimg']); self.run_id = ck.get('run_id') or self.run_id
+    torch.set_rng_state(ck['rng']['torch'])
+    sm = ck['sampler']; scale = ck.get('world_size', 1) / self.world   # per-process positions if the world changed
+    self.lr_stream.load_state_dict(dict(step=int(sm['lr']['step'] * scale)))
+    if self.patches is not None and sm.get('patch_data') is not None:
+        self.patches.load_state_dict(sm['patch_data'])
+        self.patch_sampler.load_state_dict(dict(step=int(sm['patch_index']['step'] * scale)))
+    self.grid_z = ck.get('grid_z', self.grid_z); self.history = list(ck.get('history', []))
 
-    def save(self):
-        "Write `ckpt-<step>.pt` into the run folder (rank 0 only), keep the newest `keep`; returns its path."
-        if self.rank != 0: return None
-        path = save_checkpoint(self.state_dict(), self.outdir / f'ckpt-{self.step:07d}.pt')
-        prune_checkpoints(self.outdir, self.cfg['keep'], run_id=self.run_id, protect=[path]); self.last_ckpt = str(path)
-        return path
+@patch
+def save(self: Trainer):
+    "Write `ckpt-<step>.pt` into the run folder (rank 0 only), keep the newest `keep`; returns its path."
+    if self.rank != 0: return None
+    path = save_checkpoint(self.state_dict(), self.outdir / f'ckpt-{self.step:07d}.pt')
+    prune_checkpoints(self.outdir, self.cfg['keep'], run_id=self.run_id, protect=[path]); self.last_ckpt = str(path)
+    return path
 
 # %% ../nbs/09_train.ipynb #527fd87a
 @torch.no_grad()
@@ -511,6 +548,7 @@ def render_tiled(G, z, n, c=None, psi=1., chunk=64):
         for (i, (y0, y1, x0, x1), _), t in zip(part, img): out[i, :, y0:y1, x0:x1] = t
     return out
 
+# %% ../nbs/09_train.ipynb #7143d7fe
 def to_uint8(img):
     "Float images in [-1, 1] `[N,3,H,W]` -> uint8 `[N,H,W,3]` numpy."
     return ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
@@ -522,6 +560,7 @@ def image_grid(imgs, cols=None):
     for i, im in enumerate(imgs): grid[i // cols * H:(i // cols + 1) * H, i % cols * W:(i % cols + 1) * W] = im
     return grid
 
+# %% ../nbs/09_train.ipynb #1652108d
 def read_log(path):
     "The records of a run's `log.jsonl` (a path, or the run folder)."
     p = Path(path); p = p / 'log.jsonl' if p.is_dir() else p
@@ -537,19 +576,7 @@ def plot_log(path, keys=('G/adv', 'D/loss', 'G/teacher_l1', 'D/r1'), ax=None):
         if pts: ax.plot(*zip(*pts), label=k)
     ax.set_xlabel('kimg'); ax.legend(fontsize=7); return ax
 
-# %% ../nbs/09_train.ipynb #4874df6f
-def _ops_context(name, precision='fp32', device='cpu', say=print):
-    """Use the fastest registered op implementation for the run ('auto'), a named one, or leave the current one ('keep').
-    `precision='bf16'`: G's modulated convolutions in bfloat16 (ops 'bf16') where `device` has native bfloat16, else
-    one line said and float32; weights, losses and filter taps stay float32 either way."""
-    if precision == 'bf16' and name == 'auto':
-        from anyres_nb.fastops import bf16_supported
-        if bf16_supported(device): return ops.use_impl('bf16')
-        say(f"--precision bf16: {torch.device(device).type} has no native bfloat16 here (it needs AVX512-BF16 or AMX); training in float32")
-    if name == 'keep': return nullcontext()
-    if name == 'auto': name = 'fast' if 'fast' in ops.available_impls() else ops.get_impl()
-    return ops.use_impl(name)
-
+# %% ../nbs/09_train.ipynb #bc704c66
 @patch
 def snapshot(self: Trainer):
     "Rank 0: write a checkpoint and the 1x / 4x grids of `G_ema` for the fixed grid latents. Returns the checkpoint path."
@@ -579,6 +606,7 @@ def _log(self: Trainer, rec):
     if self.rank == 0:
         with open(self.outdir / 'log.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
 
+# %% ../nbs/09_train.ipynb #0a8b6f2c
 @patch
 def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
     "Train until `kimg` (default: the config's) thousand images (or `max_minutes` of wall time, then a final snapshot), logging, snapshotting every `snap` kimg; returns the last checkpoint path."
@@ -615,6 +643,19 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
     if _dist() is not None: _dist().barrier()
     return self.last_ckpt
 
+# %% ../nbs/09_train.ipynb #b75b56d6
+def _ops_context(name, precision='fp32', device='cpu', say=print):
+    """Use the fastest registered op implementation for the run ('auto'), a named one, or leave the current one ('keep').
+    `precision='bf16'`: G's modulated convolutions in bfloat16 (ops 'bf16') where `device` has native bfloat16, else
+    one line said and float32; weights, losses and filter taps stay float32 either way."""
+    if precision == 'bf16' and name == 'auto':
+        from anyres_nb.fastops import bf16_supported
+        if bf16_supported(device): return ops.use_impl('bf16')
+        say(f"--precision bf16: {torch.device(device).type} has no native bfloat16 here (it needs AVX512-BF16 or AMX); training in float32")
+    if name == 'keep': return nullcontext()
+    if name == 'auto': name = 'fast' if 'fast' in ops.available_impls() else ops.get_impl()
+    return ops.use_impl(name)
+
 # %% ../nbs/09_train.ipynb #d8180b80
 RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops', 'precision')
 
@@ -647,6 +688,7 @@ def prepare_config(world_size=1, overwrite=False, **options):
         cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
     return cfg, None
 
+# %% ../nbs/09_train.ipynb #de66ec71
 TRAINERS = {}   # stage -> its Trainer subclass, for stages a later module defines (`14_panorama` registers 'pano')
 
 def train(progress=True, max_minutes=None, overwrite=False, **options):

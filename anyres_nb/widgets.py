@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import ipywidgets as W
+from fastcore.basics import patch
 from PIL import Image as PILImage, ImageDraw
 from .render import region_limits, render, render_region, ws_from_seeds, is_panorama, quantize_uint8
 from .cylinder import panorama_geometry, render_panorama, render_view
@@ -95,27 +96,8 @@ class Explorer:
             self.fov, self.strip_width = float(geo['fov']), int(round(self.global_size*geo['turn_px']/geo['res']))
             self.global_display = (2*self.display_size, max(1, int(round(2*self.display_size*self.global_size/self.strip_width))))
         else: self.global_display = (self.display_size, self.display_size)
-        sl = dict(continuous_update=True, layout=W.Layout(width='300px'))
-        self.zoom = W.FloatLogSlider(value=1., base=2, min=0, max=math.log2(max_zoom), step=1/32, description='zoom',
-                                     readout_format='.2f', **sl)
-        self.pan_x = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan x', **sl)   # panorama: yaw / 180
-        self.pan_y = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan y', **sl)
-        self.seed = W.BoundedIntText(value=int(seed), min=0, max=2**32 - 1, description='seed', layout=W.Layout(width='200px'))
-        self.trunc = W.FloatSlider(value=float(truncation_psi), min=0, max=1.5, step=0.05, description='truncation', **sl)
-        self.seed.disabled = self.trunc.disabled = ws is not None
-        self.label, self.status = W.HTML(), W.HTML()
-        px = f'{self.display_size}px'
-        gw, gh = self.global_display
-        self.global_view = W.Image(format='png', layout=W.Layout(width=f'{gw}px', height=f'{gh}px'))
-        self.crop_view = W.Image(format='png', layout=W.Layout(width=px, height=px))
-        for w, name in [(self.zoom, 'zoom'), (self.pan_x, 'pan-x'), (self.pan_y, 'pan-y'), (self.seed, 'seed'),
-                        (self.trunc, 'trunc'), (self.label, 'label'), (self.status, 'status'),
-                        (self.global_view, 'global'), (self.crop_view, 'crop')]:
-            w.add_class(f'anyres-{name}')
-        cap = lambda t: W.HTML(f'<b>{t}</b>')
-        self.widget = W.VBox([
-            W.HBox([W.VBox([cap('global view'), self.global_view]), W.VBox([cap('window at full resolution'), self.crop_view])]),
-            W.HBox([self.zoom, self.pan_x, self.pan_y]), W.HBox([self.seed, self.trunc]), self.label, self.status])
+        self._make_controls(seed, truncation_psi, max_zoom, ws is not None)
+        self._make_layout()
         self._cv, self._pending, self._busy, self._held, self._closed = threading.Condition(), None, False, 0, False
         self.n_requests, self.n_renders, self.timings, self.error, self.shown = 0, 0, [], None, None
         self._key = self._ws = self._global = None
@@ -125,131 +107,183 @@ class Explorer:
             self._thread = threading.Thread(target=self._loop, name='anyres-explorer', daemon=True)
             self._thread.start()
 
-    # ---- what to show --------------------------------------------------------------------------------------
-    def params(self) -> dict:
-        "The controls' current values: seed, psi, zoom, pan_x, pan_y."
-        return dict(seed=int(self.seed.value), psi=float(self.trunc.value), zoom=float(self.zoom.value),
-                    pan_x=float(self.pan_x.value), pan_y=float(self.pan_y.value))
+# %% ../nbs/12_widgets.ipynb #c377ccf1
+@patch
+def _make_controls(self: Explorer, seed, truncation_psi, max_zoom, fixed):
+    "The five controls: log-scale zoom, pan x and y, seed and truncation (the last two disabled for `fixed` styles)."
+    sl = dict(continuous_update=True, layout=W.Layout(width='300px'))
+    self.zoom = W.FloatLogSlider(value=1., base=2, min=0, max=math.log2(max_zoom), step=1/32, description='zoom',
+                                 readout_format='.2f', **sl)
+    self.pan_x = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan x', **sl)   # panorama: yaw / 180
+    self.pan_y = W.FloatSlider(value=0., min=-1, max=1, step=0.01, description='pan y', **sl)
+    self.seed = W.BoundedIntText(value=int(seed), min=0, max=2**32 - 1, description='seed', layout=W.Layout(width='200px'))
+    self.trunc = W.FloatSlider(value=float(truncation_psi), min=0, max=1.5, step=0.05, description='truncation', **sl)
+    self.seed.disabled = self.trunc.disabled = fixed
 
-    def limits(self, params: dict | None = None) -> list:
-        "The window `[(y0,y1),(x0,x1)]` for `params` (default: the controls' values); for a panorama `(yaw, pitch)` (`pano_view`)."
-        p = params or self.params()
-        if self.panorama: return pano_view(p['zoom'], p['pan_x'], p['pan_y'])
-        return view_limits(p['zoom'], p['pan_x'], p['pan_y'])
+# %% ../nbs/12_widgets.ipynb #7f9508e9
+@patch
+def _make_layout(self: Explorer):
+    "The two pictures, the label and the status line, and the box that lays them out with the controls as `self.widget`."
+    self.label, self.status = W.HTML(), W.HTML()
+    px = f'{self.display_size}px'
+    gw, gh = self.global_display
+    self.global_view = W.Image(format='png', layout=W.Layout(width=f'{gw}px', height=f'{gh}px'))
+    self.crop_view = W.Image(format='png', layout=W.Layout(width=px, height=px))
+    for w, name in [(self.zoom, 'zoom'), (self.pan_x, 'pan-x'), (self.pan_y, 'pan-y'), (self.seed, 'seed'),
+                    (self.trunc, 'trunc'), (self.label, 'label'), (self.status, 'status'),
+                    (self.global_view, 'global'), (self.crop_view, 'crop')]:
+        w.add_class(f'anyres-{name}')
+    cap = lambda t: W.HTML(f'<b>{t}</b>')
+    self.widget = W.VBox([
+        W.HBox([W.VBox([cap('global view'), self.global_view]), W.VBox([cap('window at full resolution'), self.crop_view])]),
+        W.HBox([self.zoom, self.pan_x, self.pan_y]), W.HBox([self.seed, self.trunc]), self.label, self.status])
 
-    def _boxes(self, p) -> list:
-        if not self.panorama: return [window_box(self.limits(p), self.display_size)]
+# %% ../nbs/12_widgets.ipynb #3165bf1d
+@patch
+def params(self: Explorer) -> dict:
+    "The controls' current values: seed, psi, zoom, pan_x, pan_y."
+    return dict(seed=int(self.seed.value), psi=float(self.trunc.value), zoom=float(self.zoom.value),
+                pan_x=float(self.pan_x.value), pan_y=float(self.pan_y.value))
+
+@patch
+def limits(self: Explorer, params: dict | None = None) -> list:
+    "The window `[(y0,y1),(x0,x1)]` for `params` (default: the controls' values); for a panorama `(yaw, pitch)` (`pano_view`)."
+    p = params or self.params()
+    if self.panorama: return pano_view(p['zoom'], p['pan_x'], p['pan_y'])
+    return view_limits(p['zoom'], p['pan_x'], p['pan_y'])
+
+# %% ../nbs/12_widgets.ipynb #13eea0f8
+@patch
+def _boxes(self: Explorer, p) -> list:
+    if not self.panorama: return [window_box(self.limits(p), self.display_size)]
+    yaw, pitch = self.limits(p)
+    return pano_boxes(yaw, pitch, p['zoom'], self.fov, *self.global_display)
+
+@patch(as_prop=True)
+def box(self: Explorer) -> tuple:
+    "The window drawn on the global view, in display pixels `(x0, y0, x1, y1)` (for a panorama: its first part)."
+    return self._boxes(self.shown)[0]
+
+@patch(as_prop=True)
+def boxes(self: Explorer) -> list:
+    "All parts of the window drawn on the global view: one box, or two where a panorama's window crosses the strip's ends."
+    return self._boxes(self.shown)
+
+# %% ../nbs/12_widgets.ipynb #153d8aa4
+@patch
+def _label(self: Explorer, p, lim) -> str:
+    if self.panorama:
+        yaw, pitch = lim; z = p['zoom']
+        return (f"yaw <b>{yaw:+.1f}°</b>, pitch {pitch:+.2f}, zoom <b>{z:.2f}x</b>: this {self.crop_size} px window is "
+                f"{self.fov/z:.1f}° wide, a view of the full turn at <b>{self.crop_size*360*z/self.fov:.0f} x "
+                f"{self.crop_size*z:.0f} px</b>")
+    full = self.crop_size*p['zoom']
+    (y0, y1), (x0, x1) = lim
+    return (f"zoom <b>{p['zoom']:.2f}x</b>: this {self.crop_size} px window is a crop of the full image at "
+            f"<b>{full:.0f} x {full:.0f} px</b> &nbsp;|&nbsp; window x [{x0:+.3f}, {x1:+.3f}], y [{y0:+.3f}, {y1:+.3f}]")
+
+# %% ../nbs/12_widgets.ipynb #afa7ba65
+@patch
+def render_global(self: Explorer, ws) -> torch.Tensor:
+    "The global view of styles `ws` as uint8 `[3, H, W]`: the whole image, or a panorama's full-turn strip."
+    if self.panorama:
+        return quantize_uint8(render_panorama(self.G, ws, self.global_size, self.strip_width, batch=self.batch))[0]
+    return render(self.G, ws, self.global_size, batch=self.batch, c=self.c, dtype=torch.uint8)[0]
+
+@patch
+def render_window(self: Explorer, ws, params: dict | None = None) -> torch.Tensor:
+    "The window for `params` (default: the controls' values) at `crop_size` px as uint8 `[3, crop_size, crop_size]`."
+    p = params or self.params()
+    if self.panorama:
         yaw, pitch = self.limits(p)
-        return pano_boxes(yaw, pitch, p['zoom'], self.fov, *self.global_display)
+        return quantize_uint8(render_view(self.G, ws, yaw, p['zoom'], pitch, self.crop_size, batch=self.batch))[0]
+    return render_region(self.G, ws, limits=self.limits(p), size=self.crop_size, batch=self.batch, c=self.c,
+                         dtype=torch.uint8)[0]
 
-    @property
-    def box(self) -> tuple:
-        "The window drawn on the global view, in display pixels `(x0, y0, x1, y1)` (for a panorama: its first part)."
-        return self._boxes(self.shown)[0]
+# %% ../nbs/12_widgets.ipynb #648abbc3
+@patch
+def _show(self: Explorer, p: dict):
+    "Render `p` and put it on screen (runs on the worker thread when threaded)."
+    t0 = time.perf_counter()
+    key = ('ws',) if self.fixed_ws is not None else (p['seed'], p['psi'])
+    if key != self._key:                                        # new image: styles and global view
+        self._ws = self.fixed_ws if self.fixed_ws is not None else ws_from_seeds(self.G, [p['seed']], p['psi'], self.c)
+        self._global, self._key = to_display(self.render_global(self._ws), self.global_display, 'bicubic'), key
+    lim = self.limits(p)
+    crop = self.render_window(self._ws, p)
+    crop_png = png_bytes(to_display(crop, self.display_size, self.resample))
+    glob_png = png_bytes(draw_boxes(self._global, self._boxes(p)))
+    dt = time.perf_counter() - t0
+    with self.global_view.hold_sync(), self.crop_view.hold_sync():
+        self.crop_view.value, self.global_view.value = crop_png, glob_png
+    self.label.value = self._label(p, lim)
+    self.status.value = f'<small>rendered in {1e3*dt:.0f} ms</small>'
+    self.shown, self.n_renders = p, self.n_renders + 1
+    self.timings.append(dt)
 
-    @property
-    def boxes(self) -> list:
-        "All parts of the window drawn on the global view: one box, or two where a panorama's window crosses the strip's ends."
-        return self._boxes(self.shown)
+# %% ../nbs/12_widgets.ipynb #b64e51b6
+@patch
+def _changed(self: Explorer, change):
+    if not self._held: self.request()
 
-    def _label(self, p, lim) -> str:
-        if self.panorama:
-            yaw, pitch = lim; z = p['zoom']
-            return (f"yaw <b>{yaw:+.1f}°</b>, pitch {pitch:+.2f}, zoom <b>{z:.2f}x</b>: this {self.crop_size} px window is "
-                    f"{self.fov/z:.1f}° wide, a view of the full turn at <b>{self.crop_size*360*z/self.fov:.0f} x "
-                    f"{self.crop_size*z:.0f} px</b>")
-        full = self.crop_size*p['zoom']
-        (y0, y1), (x0, x1) = lim
-        return (f"zoom <b>{p['zoom']:.2f}x</b>: this {self.crop_size} px window is a crop of the full image at "
-                f"<b>{full:.0f} x {full:.0f} px</b> &nbsp;|&nbsp; window x [{x0:+.3f}, {x1:+.3f}], y [{y0:+.3f}, {y1:+.3f}]")
+@patch
+def request(self: Explorer):
+    "Ask for the controls' current view: rendered now (`threaded=False`), or put in the worker's one-request slot."
+    p = self.params(); self.n_requests += 1
+    if not self.threaded:
+        if p != self.shown: self._show(p)
+        return
+    with self._cv:
+        self._pending = p; self._cv.notify_all()
 
-    def _show(self, p: dict):
-        "Render `p` and put it on screen (runs on the worker thread when threaded)."
-        t0 = time.perf_counter()
-        key = ('ws',) if self.fixed_ws is not None else (p['seed'], p['psi'])
-        if key != self._key:                                        # new image: styles and global view
-            self._ws = self.fixed_ws if self.fixed_ws is not None else ws_from_seeds(self.G, [p['seed']], p['psi'], self.c)
-            self._global, self._key = to_display(self.render_global(self._ws), self.global_display, 'bicubic'), key
-        lim = self.limits(p)
-        crop = self.render_window(self._ws, p)
-        crop_png = png_bytes(to_display(crop, self.display_size, self.resample))
-        glob_png = png_bytes(draw_boxes(self._global, self._boxes(p)))
-        dt = time.perf_counter() - t0
-        with self.global_view.hold_sync(), self.crop_view.hold_sync():
-            self.crop_view.value, self.global_view.value = crop_png, glob_png
-        self.label.value = self._label(p, lim)
-        self.status.value = f'<small>rendered in {1e3*dt:.0f} ms</small>'
-        self.shown, self.n_renders = p, self.n_renders + 1
-        self.timings.append(dt)
+# %% ../nbs/12_widgets.ipynb #b1cfdef0
+@patch
+def _loop(self: Explorer):
+    while True:
+        with self._cv:
+            self._cv.wait_for(lambda: self._pending is not None or self._closed)
+            if self._closed: return
+            p, self._pending, self._busy = self._pending, None, True
+        try:
+            if p != self.shown: self._show(p)
+        except Exception as e:                                  # keep the explorer alive; say what went wrong
+            self.error = e
+            self.status.value = f'<span style="color:#c00">render failed: {type(e).__name__}: {e}</span>'
+        finally:
+            with self._cv:
+                self._busy = False; self._cv.notify_all()
 
-    def render_global(self, ws) -> torch.Tensor:
-        "The global view of styles `ws` as uint8 `[3, H, W]`: the whole image, or a panorama's full-turn strip."
-        if self.panorama:
-            return quantize_uint8(render_panorama(self.G, ws, self.global_size, self.strip_width, batch=self.batch))[0]
-        return render(self.G, ws, self.global_size, batch=self.batch, c=self.c, dtype=torch.uint8)[0]
+# %% ../nbs/12_widgets.ipynb #4eb2fa07
+@patch
+def wait(self: Explorer, timeout: float = 60.) -> bool:
+    "Block until the latest request is on screen; False if `timeout` seconds passed first."
+    if not self.threaded: return True
+    with self._cv: return self._cv.wait_for(lambda: self._pending is None and not self._busy, timeout)
 
-    def render_window(self, ws, params: dict | None = None) -> torch.Tensor:
-        "The window for `params` (default: the controls' values) at `crop_size` px as uint8 `[3, crop_size, crop_size]`."
-        p = params or self.params()
-        if self.panorama:
-            yaw, pitch = self.limits(p)
-            return quantize_uint8(render_view(self.G, ws, yaw, p['zoom'], pitch, self.crop_size, batch=self.batch))[0]
-        return render_region(self.G, ws, limits=self.limits(p), size=self.crop_size, batch=self.batch, c=self.c,
-                             dtype=torch.uint8)[0]
-
-    # ---- requests: the latest one wins ------------------------------------------------------------------------
-    def _changed(self, change):
+@patch
+@contextmanager
+def hold(self: Explorer):
+    "Change several controls inside `with ex.hold():` and render once at the end."
+    self._held += 1
+    try: yield self
+    finally:
+        self._held -= 1
         if not self._held: self.request()
 
-    def request(self):
-        "Ask for the controls' current view: rendered now (`threaded=False`), or put in the worker's one-request slot."
-        p = self.params(); self.n_requests += 1
-        if not self.threaded:
-            if p != self.shown: self._show(p)
-            return
-        with self._cv:
-            self._pending = p; self._cv.notify_all()
+@patch
+def close(self: Explorer):
+    "Stop the worker thread and close the widgets."
+    with self._cv: self._closed = True; self._cv.notify_all()
+    self.widget.close()
 
-    def _loop(self):
-        while True:
-            with self._cv:
-                self._cv.wait_for(lambda: self._pending is not None or self._closed)
-                if self._closed: return
-                p, self._pending, self._busy = self._pending, None, True
-            try:
-                if p != self.shown: self._show(p)
-            except Exception as e:                                  # keep the explorer alive; say what went wrong
-                self.error = e
-                self.status.value = f'<span style="color:#c00">render failed: {type(e).__name__}: {e}</span>'
-            finally:
-                with self._cv:
-                    self._busy = False; self._cv.notify_all()
+# %% ../nbs/12_widgets.ipynb #5e8aa8bd
+@patch
+def snapshot(self: Explorer) -> PILImage.Image:
+    "The two views side by side as one PIL image (for documents and tests; the widgets need a browser)."
+    g, c = (PILImage.open(io.BytesIO(v.value)).convert('RGB') for v in (self.global_view, self.crop_view))
+    out = PILImage.new('RGB', (g.width + c.width + 8, max(g.height, c.height)), (255, 255, 255))
+    out.paste(g, (0, 0)); out.paste(c, (g.width + 8, 0)); return out
 
-    def wait(self, timeout: float = 60.) -> bool:
-        "Block until the latest request is on screen; False if `timeout` seconds passed first."
-        if not self.threaded: return True
-        with self._cv: return self._cv.wait_for(lambda: self._pending is None and not self._busy, timeout)
-
-    @contextmanager
-    def hold(self):
-        "Change several controls inside `with ex.hold():` and render once at the end."
-        self._held += 1
-        try: yield self
-        finally:
-            self._held -= 1
-            if not self._held: self.request()
-
-    def close(self):
-        "Stop the worker thread and close the widgets."
-        with self._cv: self._closed = True; self._cv.notify_all()
-        self.widget.close()
-
-    # ---- showing it ---------------------------------------------------------------------------------------
-    def snapshot(self) -> PILImage.Image:
-        "The two views side by side as one PIL image (for documents and tests; the widgets need a browser)."
-        g, c = (PILImage.open(io.BytesIO(v.value)).convert('RGB') for v in (self.global_view, self.crop_view))
-        out = PILImage.new('RGB', (g.width + c.width + 8, max(g.height, c.height)), (255, 255, 255))
-        out.paste(g, (0, 0)); out.paste(c, (g.width + 8, 0)); return out
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+@patch
+def _repr_mimebundle_(self: Explorer, **kwargs):
+    return self.widget._repr_mimebundle_(**kwargs)
