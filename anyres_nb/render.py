@@ -187,7 +187,7 @@ def iter_tiles(G, ws, jobs, batch: int = 16, c=None, noise_mode: str = 'const', 
         if margin: img = img[:, :, margin:img.shape[2] - margin, margin:img.shape[3] - margin]
         yield part, img
 
-# %% ../nbs/10_render.ipynb #c9ab41f8
+# %% ../nbs/10_render.ipynb #a9cf1ed3
 def _as_ws(G, ws) -> torch.Tensor:
     ws = torch.as_tensor(ws)
     if ws.ndim == 2 and ws.shape == (G.num_ws, G.w_dim): ws = ws[None]
@@ -204,10 +204,14 @@ def _tile_margin(G, patch) -> tuple[int, int]:
                          f"(each tile is cropped from the centre of a native patch), got {patch}")
     return patch, (P - patch)//2
 
+
+# %% ../nbs/10_render.ipynb #ee3b2f74
 def quantize_uint8(img: torch.Tensor) -> torch.Tensor:
     "Generator output in [-1, 1] -> uint8 in [0, 255] (`round(127.5 (x+1))`), same layout."
     return ((img.clamp(-1, 1) + 1)*127.5).round().to(torch.uint8)
 
+
+# %% ../nbs/10_render.ipynb #eaa083ba
 def _assemble(G, ws, jobs, out, total, batch, c, noise_mode, margin, progress, force_fp32):
     "Fill `out` from `jobs` (`total` of them); returns `out`."
     bar = Progress(math.ceil(total/max(int(batch), 1)), enabled=bool(progress))
@@ -225,6 +229,8 @@ def _alloc(out, shape, dtype, device):
         raise ValueError(f"out must have shape {tuple(shape)}, got {tuple(out.shape)}")
     return out
 
+
+# %% ../nbs/10_render.ipynb #f665a87e
 def render(G, ws, size: int, patch: int | None = None, batch: int = 16, c=None, noise_mode: str = 'const',
            overlap: int = 0, progress: bool = False, limits=None, dtype=torch.float32, out=None, device='cpu',
            force_fp32: bool = True) -> torch.Tensor:
@@ -248,6 +254,7 @@ def render(G, ws, size: int, patch: int | None = None, batch: int = 16, c=None, 
     total = len(ws)*len(tile_offsets(size, patch, overlap))**2
     jobs = canvas_jobs(len(ws), size, patch, overlap, limits, margin)
     return _assemble(G, ws, jobs, out, total, batch, c, noise_mode, margin, progress, force_fp32)
+
 
 # %% ../nbs/10_render.ipynb #df17e799
 def region_limits(center=(0., 0.), zoom: float = 1.) -> list:
@@ -362,7 +369,7 @@ RENDER_EXAMPLES = """examples:
 CKPT may be a run folder: its newest checkpoint (by the step recorded inside) is used."""
 
 
-# %% ../nbs/10_render.ipynb #95ed7459
+# %% ../nbs/10_render.ipynb #da09e26e
 def _ops_impl(name):
     "The op implementation to render with: 'auto' -> 'fast' when `anyres_nb.fastops` registers it, else the current one."
     if name in (None, 'auto'):
@@ -377,6 +384,8 @@ def is_panorama(G) -> bool:
     "Whether `G` is a 360-degree generator (`training_mode='global-360'`, `04a_cylinder`'s `PanoramaGenerator`)."
     return str(getattr(G, 'training_mode', '')) == 'global-360'
 
+
+# %% ../nbs/10_render.ipynb #3026fa9e
 def _render_panorama_files(G, ckpt, seeds, outdir, trunc, height, width, yaw, zoom, gif, frames, fps, size, patch_batch,
                            center, overlap, quiet):
     "`anyres_render` for a panorama generator: a full-turn PNG (or a pan GIF) per seed; returns the paths."
@@ -401,6 +410,8 @@ def _render_panorama_files(G, ckpt, seeds, outdir, trunc, height, width, yaw, zo
         if not quiet: print(f'wrote {written[-1]}')
     return written
 
+
+# %% ../nbs/10_render.ipynb #21bdb357
 @grouped_call_parse(RENDER_GROUPS, RENDER_EXAMPLES)
 def anyres_render(ckpt: str,                  # training checkpoint / run folder / network file (.pt), or the authors' snapshot (.pkl)
                   size: int = None,           # output size in pixels (default: 4x the generator's native size)
@@ -462,3 +473,4 @@ def anyres_render(ckpt: str,                  # training checkpoint / run folder
                 written.append(outdir/name)
             if not quiet: print(f'wrote {written[-1]}')
     return written
+
