@@ -452,29 +452,29 @@ def train_step(self: Trainer):
     torch.manual_seed(step_seed(c['seed'], self.rank, self.step, 0))
     shared = step_generator(c['seed'], 10**6, self.step)                # same draw on every process
     kind = 'base'
-    if self.stage == 'patch' and float(torch.rand([], generator=shared)) >= c['base_probability']: kind = 'patch'
-    real_u8, T = self._real_batch(kind)
+    if self.stage == 'patch' and float(torch.rand([], generator=shared)) >= c['base_probability']: kind = 'patch'  # P(patch) = 1 - p_base
+    real_u8, T = self._real_batch(kind)                                 # x ~ data, T: the window of each x (identity for 'base')
     real, T = _to_float_img(real_u8, dev), T.to(dev)
     Tg = T if self.stage == 'patch' else None
     g = step_generator(c['seed'], self.rank, self.step, 1)
-    z_g, z_d = (torch.randn(n, self.G.z_dim, generator=g).to(dev) for _ in range(2))
+    z_g, z_d = (torch.randn(n, self.G.z_dim, generator=g).to(dev) for _ in range(2))   # z ~ N(0, I)
     cc = torch.zeros(n, 0, device=dev)
     stats = {}
     # G: maximise D's logits for fakes (+ teacher) ... D must not accumulate gradients here
     self.G.requires_grad_(True)
-    lg, st = self.loss.G_loss(z_g, cc, Tg, self.nimg); stats.update(st)
+    lg, st = self.loss.G_loss(z_g, cc, Tg, self.nimg); stats.update(st)   # L_G = E softplus(-D(G(z, T))) + lambda_t |G(z, T) - teacher(z)|_1
     self._phase(self.G, self.G_opt, lg, 'G')
     # D: logistic loss on reals and fresh fakes
     self.D.requires_grad_(True)
-    ld, st = self.loss.D_loss(real, cc, z_d, cc, Tg, self.nimg); stats.update(st)
+    ld, st = self.loss.D_loss(real, cc, z_d, cc, Tg, self.nimg); stats.update(st)   # L_D = E softplus(D(G(z, T))) + E softplus(-D(x))
     self._phase(self.D, self.D_opt, ld, 'D')
     if c['r1_interval'] and c['gamma'] > 0 and self.step % c['r1_interval'] == 0:
         self.D.requires_grad_(True)
-        lr1, st = self.loss.R1_loss(real, cc, gain=c['r1_interval'], cur_nimg=self.nimg); stats.update(st)
+        lr1, st = self.loss.R1_loss(real, cc, gain=c['r1_interval'], cur_nimg=self.nimg); stats.update(st)   # k (gamma/2) E |grad_x D(x)|^2, every k steps
         self._phase(self.D, self.D_opt, lr1, 'R1')
     # keep the statistics buffers identical across processes, then the EMA
     all_reduce_mean_([b for m in (self.G, self.D) for b in m.buffers() if b.is_floating_point()])
-    update_ema(self.G_ema, self.G, ema_beta(c['batch'], self.nimg, c['ema_kimg'], c['ema_rampup']))
+    update_ema(self.G_ema, self.G, ema_beta(c['batch'], self.nimg, c['ema_kimg'], c['ema_rampup']))   # theta_ema <- beta theta_ema + (1 - beta) theta
     self.step += 1; self.nimg += c['batch']
     if self.patches is not None: self.patches.set_progress(self.nimg / 1000)
     stats['batch_kind_patch'] = float(kind == 'patch')
