@@ -16,6 +16,7 @@ def render(write_images=True):
     for c in cells:
         src = ''.join(c['source'])
         if c['cell_type'] == 'markdown':
+            src = src.replace('](images/', '](nbs/images/')          # notebook-relative image links, from the root
             out.append(src.replace('> ', '', 1) if src.startswith('> ') else src)
         elif '#| echo: false' in src:
             pngs = [o['data']['image/png'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]

@@ -58,9 +58,9 @@ def main(argv=None):
     if a.gif:
         cx, cy = (float(v) for v in a.center.split(','))
         with torch.no_grad():
-            frames = zoom_frames(G, ws_from_seeds(G, [a.seed]), center=(cx, cy), zoom_start=1, zoom_end=8, n_frames=24, size=128)
+            frames = zoom_frames(G, ws_from_seeds(G, [a.seed]), center=(cx, cy), zoom_start=1, zoom_end=8, n_frames=16, size=128)
         Path(a.gif).parent.mkdir(parents=True, exist_ok=True)
-        save_gif(list(frames) + list(frames[::-1]), a.gif, fps=8)
+        save_gif(list(frames) + [frames[-1]] * 4, a.gif, fps=6)          # hold the last frame
         log(f"{a.gif}: {Path(a.gif).stat().st_size / 1e3:.0f} kB")
 
 
