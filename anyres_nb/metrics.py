@@ -19,11 +19,11 @@ from .losses import scale_inputs
 # %% auto #0
 __all__ = ['INCEPTION_HELP', 'EVAL_GROUPS', 'EVAL_EXAMPLES', 'as_images', 'to_uint8', 'pyr_down', 'pyr_up', 'pyramid_resolutions',
            'laplacian_pyramid', 'neighbourhood_positions', 'sample_descriptors', 'normalize_descriptors',
-           'swd_descriptors', 'sliced_wasserstein', 'plot_swd_levels', 'image_spectrum', 'log_spectral_distance',
-           'spectral_distance', 'plot_spectra', 'latents', 'map_latents', 'synthesize', 'tile_render', 'resize_images',
-           'render_images', 'fake_images', 'psnr', 'downsample', 'scale_consistency', 'real_patches', 'fake_patches',
-           'patch_swd', 'feature_stats', 'frechet_distance', 'InceptionFeatures', 'fid_from_images', 'real_at_size',
-           'evaluate', 'format_table', 'plot_evaluation', 'anyres_eval']
+           'swd_descriptors', 'level_descriptors', 'sliced_wasserstein', 'plot_swd_levels', 'image_spectrum',
+           'log_spectral_distance', 'spectral_distance', 'plot_spectra', 'latents', 'map_latents', 'synthesize',
+           'tile_render', 'resize_images', 'render_images', 'fake_images', 'psnr', 'downsample', 'scale_consistency',
+           'real_patches', 'fake_patches', 'patch_swd', 'feature_stats', 'frechet_distance', 'InceptionFeatures',
+           'fid_from_images', 'real_at_size', 'evaluate', 'format_table', 'plot_evaluation', 'anyres_eval']
 
 # %% ../nbs/11_metrics.ipynb #ee7887cd
 def as_images(x, value_range=(-1, 1), device=None) -> torch.Tensor:
@@ -142,6 +142,19 @@ def swd_descriptors(A: torch.Tensor, B: torch.Tensor, dirs: int = 128, repeats: 
             out.append(float((pa - pb).abs().double().mean()))
     return float(np.mean(out))
 
+# %% ../nbs/11_metrics.ipynb #02124e7d
+def level_descriptors(A: torch.Tensor, B: torch.Tensor, level: int, nhoods: int = 128, nhood_size: int = 7,
+                      normalize: str = 'each', seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The normalized descriptors of Laplacian level `level` of two image sets `A`, `B`: neighbourhoods at the same
+    positions in both (seeded by `seed` and the level), normalized per set ('each') or by the pooled statistics ('joint')."""
+    pos = neighbourhood_positions(max(len(A), len(B)), *A.shape[-2:], nhoods, nhood_size, _gen(seed, 1, level))
+    da, db = sample_descriptors(A, positions=pos, size=nhood_size), sample_descriptors(B, positions=pos, size=nhood_size)
+    if normalize == 'each': return normalize_descriptors(da), normalize_descriptors(db)
+    both = torch.cat([da, db])
+    m, s = both.mean(dim=(0, 2, 3), keepdim=True), both.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
+    return normalize_descriptors(da, m, s), normalize_descriptors(db, m, s)
+
+
 # %% ../nbs/11_metrics.ipynb #d611ef0f
 def sliced_wasserstein(real, fake, nhoods: int = 128, dirs: int = 128, repeats: int = 4, nhood_size: int = 7,
                        min_res: int = 16, normalize: str = 'each', seed: int = 0, value_range=(-1, 1),
@@ -161,13 +174,7 @@ def sliced_wasserstein(real, fake, nhoods: int = 128, dirs: int = 128, repeats: 
     la, lb = laplacian_pyramid(a, n), laplacian_pyramid(b, n)
     out = []
     for i, (A, B) in enumerate(zip(la, lb)):
-        pos = neighbourhood_positions(max(len(A), len(B)), *A.shape[-2:], nhoods, nhood_size, _gen(seed, 1, i))
-        da, db = sample_descriptors(A, positions=pos, size=nhood_size), sample_descriptors(B, positions=pos, size=nhood_size)
-        if normalize == 'each': da, db = normalize_descriptors(da), normalize_descriptors(db)
-        else:
-            both = torch.cat([da, db])
-            m, s = both.mean(dim=(0, 2, 3), keepdim=True), both.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
-            da, db = normalize_descriptors(da, m, s), normalize_descriptors(db, m, s)
+        da, db = level_descriptors(A, B, i, nhoods, nhood_size, normalize, seed)
         if len(da) != len(db):                                        # pair up: subsample the larger set
             M = min(len(da), len(db)); gs = _gen(seed, 2, i)
             if len(da) > M: da = da[torch.randperm(len(da), generator=gs)[:M].to(da.device)]

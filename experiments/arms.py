@@ -66,7 +66,7 @@ from anyres_nb.data import make_synthetic_set
 from anyres_nb.train import train, load_checkpoint, generator_from_checkpoint, list_checkpoints
 from anyres_nb.metrics import (latents, map_latents, render_images, to_uint8, sliced_wasserstein, image_spectrum,
                                spectral_distance, psnr, downsample, real_patches, fake_patches, laplacian_pyramid,
-                               pyramid_resolutions, neighbourhood_positions, sample_descriptors, normalize_descriptors,
+                               pyramid_resolutions, level_descriptors,
                                as_images, _gen, fid_from_images)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -120,13 +120,7 @@ def swd_bootstrap(real, fake, counts_r, counts_f, normalize='each', seed=0, nhoo
     keep = list(range(n - 1)) if drop_coarsest and n > 1 else list(range(n))
     levels, reps = [], np.zeros((len(counts_r), len(keep)))
     for i, (A, Bl) in enumerate(zip(la, lb)):
-        pos = neighbourhood_positions(N, *A.shape[-2:], nhoods, nhood_size, _gen(seed, 1, i))
-        da, db = sample_descriptors(A, positions=pos, size=nhood_size), sample_descriptors(Bl, positions=pos, size=nhood_size)
-        if normalize == 'each': da, db = normalize_descriptors(da), normalize_descriptors(db)
-        else:
-            both = torch.cat([da, db])
-            m, s = both.mean(dim=(0, 2, 3), keepdim=True), both.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
-            da, db = normalize_descriptors(da, m, s), normalize_descriptors(db, m, s)
+        da, db = level_descriptors(A, Bl, i, nhoods, nhood_size, normalize, seed)      # as sliced_wasserstein's
         gen = _gen(seed, 3, i)
         th = []
         for _ in range(repeats):

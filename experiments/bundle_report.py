@@ -12,7 +12,6 @@ S1, S2: the stage-1 and stage-2 checkpoints (or run folders: their newest checkp
 import argparse, json, sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from anyres_nb.train import load_checkpoint, generator_from_checkpoint
@@ -20,9 +19,8 @@ from anyres_nb.legacy import save_networks
 from anyres_nb.render import zoom_frames, save_gif, ws_from_seeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from controlled import EVAL_SEED0, log, save_json, heldout
-from zoom_eval import evaluate, top_octave_db
-from anyres_nb.metrics import sliced_wasserstein
+from controlled import log, save_json
+from zoom_eval import evaluate, real_and_floor
 
 
 def main(argv=None):
@@ -41,11 +39,7 @@ def main(argv=None):
     assets = Path(a.assets); assets.mkdir(parents=True, exist_ok=True)
     save_networks(assets / 'demo.pt', {'G_ema': G}, kimg=float(c2['kimg']), stage1_kimg=float(c1['kimg']))
     log(f"demo.pt: {(assets / 'demo.pt').stat().st_size / 1e6:.2f} MB; stage 1 {c1['kimg']:.1f} kimg, stage 2 {c2['kimg']:.1f} kimg")
-    real = {32: heldout(a.n1, [32], EVAL_SEED0)[32], 256: heldout(a.n8, [256], EVAL_SEED0)[256]}
-    real2 = {32: heldout(a.n1, [32], EVAL_SEED0 + 100_000)[32], 256: heldout(a.n8, [256], EVAL_SEED0 + 100_000)[256]}
-    floor = dict(swd1=float(np.mean(sliced_wasserstein(real[32], real2[32]))),
-                 swd8=float(np.mean(sliced_wasserstein(real[256], real2[256]))),
-                 top_db_real_vs_real=top_octave_db(real2[256]) - top_octave_db(real[256]))
+    real, floor = real_and_floor(a.n1, a.n8)
     r, _ = evaluate(G, real, a.n1, a.n8)
     targets = dict(swd1=r['swd1'] <= 1.5 * floor['swd1'], swd8=r['swd8'] <= 1.5 * floor['swd8'],
                    top_octave_vs_real=abs(r['top_db_vs_real']) <= 3, top_octave_vs_lanczos=r['top_db_vs_lanczos'] >= 6)

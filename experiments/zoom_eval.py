@@ -50,6 +50,15 @@ def generators(src, every=False):
         yield (src.name if src.is_dir() else src.stem), float(ck.get('kimg', 0)), generator_from_checkpoint(ck).eval()
 
 
+def real_and_floor(n1, n8):
+    "Held-out scenes at 32 and 256 px (`n1`, `n8` of them), and the real-vs-real floor of the protocol against a disjoint set."
+    real = {32: heldout(n1, [32], EVAL_SEED0)[32], 256: heldout(n8, [256], EVAL_SEED0)[256]}
+    real2 = {32: heldout(n1, [32], EVAL_SEED0 + 100_000)[32], 256: heldout(n8, [256], EVAL_SEED0 + 100_000)[256]}
+    return real, dict(swd1=float(np.mean(sliced_wasserstein(real[32], real2[32]))),
+                      swd8=float(np.mean(sliced_wasserstein(real[256], real2[256]))),
+                      top_db_real_vs_real=top_octave_db(real2[256]) - top_octave_db(real[256]))
+
+
 @torch.no_grad()
 def evaluate(G, real, n1, n8, seed=1):
     f1 = fake_images(G, n1, 32, seed=seed)
@@ -70,11 +79,7 @@ def main(argv=None):
     ap.add_argument('--json', default=None)
     ap.add_argument('--png', default=None, help='the first 4 images of each model at 8x, one row per model')
     a = ap.parse_args(argv)
-    real = {32: heldout(a.n1, [32], EVAL_SEED0)[32], 256: heldout(a.n8, [256], EVAL_SEED0)[256]}
-    real2 = {32: heldout(a.n1, [32], EVAL_SEED0 + 100_000)[32], 256: heldout(a.n8, [256], EVAL_SEED0 + 100_000)[256]}
-    floor = dict(swd1=float(np.mean(sliced_wasserstein(real[32], real2[32]))),
-                 swd8=float(np.mean(sliced_wasserstein(real[256], real2[256]))),
-                 top_db_real_vs_real=top_octave_db(real2[256]) - top_octave_db(real[256]))
+    real, floor = real_and_floor(a.n1, a.n8)
     log(f"floor: SWD 1x {floor['swd1']:.1f}, 8x {floor['swd8']:.1f}; targets <= {1.5 * floor['swd1']:.1f}, <= {1.5 * floor['swd8']:.1f}")
     rows, strips = [], []
     for src in a.runs:
