@@ -315,10 +315,10 @@ def train_arm(arm, seed, out, data, ck1, a):
             tmp = run.with_name(run.name + '.copying')
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(Path(ck1).parent, tmp); os.replace(tmp, run)
-        return run_stage(run, stage='global', kimg=a.kimg1 + a.kimg2)  # resumes (the copy is at K1)
+        return run_stage(run, stage='global', kimg=a.kimg1 + a.kimg2, device=a.device, max_minutes=a.max_minutes)  # resumes (the copy is at K1)
     cap = dict(scale_min=1 / a.max_zoom, scale_mapping_max=float(a.max_zoom)) if a.max_zoom else {}
     return run_stage(run, stage='patch', preset='demo', seed=seed, data=str(data / 'lr'), data_hr=str(data / 'hr'),
-                     teacher=ck1, kimg=a.kimg2, snap=a.snap2, keep=2, **cap, **ARMS[arm][1])
+                     teacher=ck1, kimg=a.kimg2, snap=a.snap2, keep=2, device=a.device, max_minutes=a.max_minutes, **cap, **ARMS[arm][1])
 
 
 def main(argv=None):
@@ -339,7 +339,13 @@ def main(argv=None):
     ap.add_argument('--inception', default=None, help='local TorchScript Inception file for FID/pFID (skipped without it)')
     ap.add_argument('--reeval', action='store_true', help='evaluate again even if results.json has the (arm, seed)')
     ap.add_argument('--quick', action='store_true', help='tiny everything: a smoke test of the whole path')
+    ap.add_argument('--train_only', action='store_true', help='train (or resume) the runs and stop: no evaluation, results untouched '
+                    '(for training seeds or arms in parallel processes; a later run without it evaluates)')
+    ap.add_argument('--stage1_only', action='store_true', help='train only the stage-1 runs of --seeds (implies --train_only)')
+    ap.add_argument('--device', default='auto', help="training device: 'auto', 'cpu', 'cuda' (evaluation runs on the CPU)")
+    ap.add_argument('--max_minutes', type=float, default=None, help='stop each training run (with a checkpoint) after this much wall time; rerun to continue')
     a = ap.parse_args(argv)
+    a.train_only = a.train_only or a.stage1_only
     if a.quick:
         a.kimg1, a.kimg2, a.n_eval, a.n_cons, a.n_patch, a.boot = 0.064, 0.032, 8, 4, 16, 20
         if a.seeds == '0,1,2': a.seeds = '0,1'
@@ -411,18 +417,20 @@ def main(argv=None):
 
     # held-out truth (cached), the bootstrap resamples (shared by all arms and seeds) and the real-vs-real floor
     t0 = time.time()
-    cache = out / f'heldout_n{a.n_eval}.pt'
-    if cache.is_file(): real, real2 = torch.load(cache)
+    if a.train_only: real = real_big = counts = None
     else:
-        real, real2 = heldout(a.n_eval, SIZES, EVAL_SEED0), heldout(a.n_eval, SIZES, EVAL_SEED0 + 100_000)
-        torch.save((real, real2), cache)
-    real_big = [im.permute(1, 2, 0).numpy() for im in real[max(SIZES)]]
-    counts = {s: (boot_counts(a.n_eval, a.boot, (s, 0)), boot_counts(a.n_eval, a.boot, (s, 1))) for s in SIZES}
-    if 'floor' not in results:
-        results['floor'] = {nm: {str(s): float(np.mean(sliced_wasserstein(real[s], real2[s], normalize=nm)[:-1])) for s in SIZES}
-                            for nm in NORMS}
-        results['real_spectrum'] = {str(s): [v.tolist() for v in image_spectrum(real[s])] for s in (128, 256)}
-    T['heldout_and_floor'] = round(T.get('heldout_and_floor', 0.) + time.time() - t0, 1)
+        cache = out / f'heldout_n{a.n_eval}.pt'
+        if cache.is_file(): real, real2 = torch.load(cache)
+        else:
+            real, real2 = heldout(a.n_eval, SIZES, EVAL_SEED0), heldout(a.n_eval, SIZES, EVAL_SEED0 + 100_000)
+            torch.save((real, real2), cache)
+        real_big = [im.permute(1, 2, 0).numpy() for im in real[max(SIZES)]]
+        counts = {s: (boot_counts(a.n_eval, a.boot, (s, 0)), boot_counts(a.n_eval, a.boot, (s, 1))) for s in SIZES}
+        if 'floor' not in results:
+            results['floor'] = {nm: {str(s): float(np.mean(sliced_wasserstein(real[s], real2[s], normalize=nm)[:-1])) for s in SIZES}
+                                for nm in NORMS}
+            results['real_spectrum'] = {str(s): [v.tolist() for v in image_spectrum(real[s])] for s in (128, 256)}
+        T['heldout_and_floor'] = round(T.get('heldout_and_floor', 0.) + time.time() - t0, 1)
     feats = None
     if a.inception:
         from anyres_nb.metrics import InceptionFeatures
@@ -431,13 +439,20 @@ def main(argv=None):
     for seed in seeds:
         log(f'seed {seed}: stage 1, {a.kimg1} kimg')
         ck1, sec = run_stage(out / f'seed{seed}' / 'stage1', stage='global', preset='demo', seed=seed, data=str(data / 'lr'),
-                             kimg=a.kimg1, snap=a.snap1, keep=2)
+                             kimg=a.kimg1, snap=a.snap1, keep=2, device=a.device, max_minutes=a.max_minutes)
         if sec: T[f'stage1/seed{seed}'] = round(T.get(f'stage1/seed{seed}', 0.) + sec, 1)
         kimg_stage1 = float(load_checkpoint(ck1)['kimg'])
+        if kimg_stage1 < a.kimg1 - 1e-9:                # stopped by --max_minutes: no arm starts from an unfinished teacher
+            log(f'seed {seed}: stage 1 stopped at {kimg_stage1:.2f} of {a.kimg1} kimg; rerun to continue'); continue
+        if a.stage1_only: continue
         for arm in arms:
             log(f'seed {seed}: ({arm}) {ARMS[arm][0]}')
             ck, sec = train_arm(arm, seed, out, data, ck1, a)
             if sec: T[f'{arm}/seed{seed}'] = round(T.get(f'{arm}/seed{seed}', 0.) + sec, 1)
+            if a.train_only: continue
+            target = a.kimg1 + a.kimg2 if arm == 'a+' else a.kimg2
+            if float(load_checkpoint(ck)['kimg']) < target - 1e-9:
+                log(f'seed {seed}: ({arm}) stopped before {target} kimg; rerun to continue and evaluate'); continue
             rfile = out / 'renders' / f'{FOLDER[arm]}_seed{seed}.pt'
             if str(seed) in results['runs'].get(arm, {}) and not a.reeval and rfile.is_file():
                 log(f'seed {seed}: ({arm}) kept the evaluation already in {res_path}'); write(); continue
@@ -457,6 +472,8 @@ def main(argv=None):
                 ', '.join(f"{s}: {sw['joint'][str(s)]['mean']:.1f}" for s in SIZES) + ' | pSWD ' +
                 f"{r['pswd']['each']['mean']:.1f} | consistency " + ', '.join(f"{k}x {v:.1f}" for k, v in r['consistency'].items()))
 
+    if a.train_only:
+        log(f'trained {len(seeds)} seed(s) in {time.time() - t_start:.0f} s; nothing evaluated (--train_only)'); return
     inv['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')
     figures(); write()
     log(f"results: {res_path} ({'partial: ' + str(len(results['missing'])) + ' missing' if results['partial'] else 'complete'})")

@@ -67,7 +67,7 @@ def run_stage(outdir, **opts):
         if ck['kimg'] >= opts['kimg'] - 1e-9:
             log(f"{outdir.name}: already at {ck['kimg']:.2f} kimg, not retrained"); return ck['path'], 0.
         log(f"{outdir.name}: resuming at {ck['kimg']:.2f} kimg")
-        path = train(resume=str(outdir), progress=False, kimg=opts['kimg'])
+        path = train(resume=str(outdir), progress=False, kimg=opts['kimg'], **{k: opts[k] for k in ('device', 'max_minutes') if k in opts})
     else:
         path = train(outdir=str(outdir), progress=False, **opts)
     return str(path), time.time() - t0
