@@ -77,7 +77,7 @@ experiment: env
 	  echo "  resume it:  make experiment (finished stages are skipped, unfinished ones continue from their last checkpoint)"; \
 	fi
 
-# issue 7's controlled experiment, the run 16_experiment's later sections document (12 + 10 kimg, as committed in
+# issue 7's controlled experiment, the run 14_experiment's later sections document (12 + 10 kimg, as committed in
 # experiments/controlled/results.json); about 1.5 hours on 2 busy cores
 experiment-controlled: env
 	OMP_NUM_THREADS=1 $(BIN)/python experiments/controlled.py --kimg1 12 --kimg2 10

@@ -381,7 +381,7 @@ def _ops_impl(name):
     return name
 
 def is_panorama(G) -> bool:
-    "Whether `G` is a 360-degree generator (`training_mode='global-360'`, `04a_cylinder`'s `PanoramaGenerator`)."
+    "Whether `G` is a 360-degree generator (`training_mode='global-360'`, `05a_cylinder`'s `PanoramaGenerator`)."
     return str(getattr(G, 'training_mode', '')) == 'global-360'
 
 

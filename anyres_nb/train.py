@@ -38,7 +38,7 @@ from .generator import Generator
 from .discriminator import Discriminator
 from .data import ImageSet, ImageSubset, ImageSkipWarning, LowResDataset, frame_is_square, make_synthetic_set
 from .patches import PatchDataset, PatchIndexSampler, patch_sources
-try: import anyres_nb.fastops            # registers the 'fast' op implementation (02a_fastops), used when ops='auto'
+try: import anyres_nb.fastops            # registers the 'fast' op implementation (A1_fastops), used when ops='auto'
 except ImportError: pass
 
 # %% ../nbs/09_train.ipynb #279e9a12
@@ -689,7 +689,7 @@ def prepare_config(world_size=1, overwrite=False, **options):
     return cfg, None
 
 # %% ../nbs/09_train.ipynb #de66ec71
-TRAINERS = {}   # stage -> its Trainer subclass, for stages a later module defines (`14_panorama` registers 'pano')
+TRAINERS = {}   # stage -> its Trainer subclass, for stages a later module defines (`13_panorama` registers 'pano')
 
 def train(progress=True, max_minutes=None, overwrite=False, **options):
     "Run (or continue) one training stage (`global`, `patch`, or `pano`: `TRAINERS['pano']`, registered by `anyres_nb.panorama`) with `options` as on the command line (`max_minutes`: stop early after that much wall time; `overwrite`: replace the run in a non-empty `outdir`); returns the last checkpoint's path."

@@ -79,7 +79,7 @@ class Explorer:
     global view (`global_size` px) with the window drawn on it beside the window rendered at `crop_size` px (default
     `G.img_resolution`), both enlarged to `display_size`. Renders on a worker thread that keeps only the latest request
     (`threaded=False`: synchronously). Display it as the last expression of a cell, or `display(ex.widget)`.
-    For a 360-degree generator (`14_panorama`) the global view is the full-turn strip (`global_size` px tall, shown
+    For a 360-degree generator (`13_panorama`) the global view is the full-turn strip (`global_size` px tall, shown
     `2 display_size` wide), the window `cylinder.render_view`, and `pan x` turns round (`yaw = 180 pan_x`).
     `ws` (`[1, num_ws, w_dim]`, e.g. a projected image of `10a_invert`): explore these styles instead of a seed's (seed and truncation are then disabled)."""
     def __init__(self, G, seed: int = 0, truncation_psi: float = 1., max_zoom: float = 16., crop_size: int | None = None,

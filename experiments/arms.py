@@ -5,7 +5,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python experiments/arms.py --quick      # a smoke test of the whole path (minutes)
     make experiment                                                      # the full run in the background, resumable
 
-Data: the synthetic scene family of `06_data` (`make_synthetic_set(seed=0, max_factor=10)`: 1000 scenes at the 32 px
+Data: the synthetic scene family of `07_data` (`make_synthetic_set(seed=0, max_factor=10)`: 1000 scenes at the 32 px
 base size, 160 others at native 2x..10x, 64..315 px), the same for every training seed. Why 10x and not the library's
 default 8x: with 8x the largest short side of the 160 is 253 px, so no image allows the 1/8 scale (a 256 px target,
 never upsampled) and (c') would train bit for bit like (c). With 10x, 23 of the 160 allow it. All patch arms are

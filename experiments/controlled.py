@@ -5,7 +5,7 @@
     .venv/bin/python experiments/controlled.py --quick         # a smoke test of the whole path (a few minutes)
     make experiment                                            # the same as the first line
 
-Data: the synthetic scene family of `06_data` (`make_synthetic_set`: 1000 scenes at the 32 px base size and 160 others
+Data: the synthetic scene family of `07_data` (`make_synthetic_set`: 1000 scenes at the 32 px base size and 160 others
 at native 64..256 px). Held out: `--n_eval` further scenes rendered natively at 1x, 2x and 4x the base size (32, 64,
 128 px), seeds disjoint from the training scenes.
 

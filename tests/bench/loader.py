@@ -25,7 +25,7 @@ def open_images(data, full_set=False):
         from anyres_nb.data import ImageSet, make_synthetic_set
     except ImportError as e:
         sys.exit(f"loader bench: anyres_nb.data is needed for ImageSet/make_synthetic_set ({e}); "
-                 "export the 06_data notebook first (nbdev_export).")
+                 "export the 07_data notebook first (nbdev_export).")
     tmp = None
     if data is None:
         tmp = tempfile.TemporaryDirectory(prefix='anyres_bench_')
