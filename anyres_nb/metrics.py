@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from fastcore.script import call_parse, store_true
 from .coords import tile_plan, transform_from_limits, resample_affine, frame_into_patch
-from .data import ImageSet, radial_power_spectrum
+from .imagefiles import ImageSet
+from .data import radial_power_spectrum
 from .patches import sample_patch, square_box, resize_square
 from .losses import scale_inputs
 

@@ -13,10 +13,11 @@ from PIL import Image
 from .generator import Generator
 from .cylinder import (PanoramaInput, PanoramaSynthesis, PanoramaGenerator, _pano_input, panorama_geometry, frame_start,
                                 frame_yaw, render_span, render_panorama, render_view, pan_frames, wrap_seam, generator_class)
-from .data import ImageSet, ImageSubset, SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN, make_panorama_set
+from .imagefiles import ImageSet, ImageSubset
+from .data import SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN, make_panorama_set
 from .losses import AnyresLoss, style_mix
-from .train import (Trainer, TRAINERS, IndexStream, ConfigError, PRESETS, load_checkpoint, train, image_grid,
-                             to_uint8)
+from .runs import PRESETS, load_checkpoint, IndexStream, _dist
+from .train import Trainer, TRAINERS, ConfigError, train, image_grid, to_uint8
 from .render import load_generator, seed_latents
 _all_ = ['PanoramaInput', 'PanoramaSynthesis', 'PanoramaGenerator', 'panorama_geometry', 'frame_start', 'frame_yaw', 'render_span',
          'render_panorama', 'render_view', 'pan_frames', 'wrap_seam', 'generator_class', 'make_panorama_set']
@@ -105,10 +106,6 @@ class PanoramaLoss(AnyresLoss):
         return new
 
 # %% ../nbs/13_panorama.ipynb #6fe2091e
-def _dist():
-    import torch.distributed as dist
-    return dist if dist.is_available() and dist.is_initialized() else None
-
 class PanoramaTrainer(Trainer):
     """`train.Trainer` for 360-degree panoramas: a `PanoramaGenerator` (`cfg['fov']`, default from the strips' aspect), real
     frames from `PanoramaFrames` over the strips in `cfg['data']`, spliced fakes (`PanoramaLoss`); checkpoints have stage 'pano'."""

@@ -58,7 +58,7 @@ def _check_image(img) -> np.ndarray:
     img = np.asarray(img)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (1, 3, 4):
         raise ValueError(f"image must be a uint8 HWC array (H, W, 3), got dtype {img.dtype} shape {img.shape}; "
-                         "load images with anyres_nb.data.ImageSet or convert with np.asarray(pil.convert('RGB')).")
+                         "load images with anyres_nb.imagefiles.ImageSet or convert with np.asarray(pil.convert('RGB')).")
     return img
 
 # %% ../nbs/02_patches.ipynb #914f33e2

@@ -20,23 +20,26 @@ from .losses import AnyresLoss, lazy_adam_kwargs, ema_kimg_for, ema_beta, update
 from .scale import SCALE_CONDS
 from .runs import (PRESETS, CKPT_FORMAT, save_checkpoint, checkpoint_info, list_checkpoints, prune_checkpoints,
                             load_checkpoint, generator_from_checkpoint, resolve_device, Progress, grouped_parser,
-                            grouped_call_parse)
+                            grouped_call_parse, step_seed, step_generator, IndexStream, _dist, init_distributed,
+                            all_reduce_mean_)
 _all_ = ['PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info', 'list_checkpoints', 'prune_checkpoints',
-         'load_checkpoint', 'generator_from_checkpoint', 'resolve_device', 'Progress', 'grouped_parser', 'grouped_call_parse']
+         'load_checkpoint', 'generator_from_checkpoint', 'resolve_device', 'Progress', 'grouped_parser', 'grouped_call_parse',
+         'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_']
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'STAGES', 'RUN_FILES', 'RESUMABLE_OVERRIDES', 'TRAINERS', 'TRAIN_GROUPS', 'TRAIN_REQUIRED',
            'TRAIN_EXAMPLES', 'make_config', 'ConfigError', 'check_config', 'run_files', 'check_outdir', 'clear_run',
-           'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_', 'NonFiniteLossError',
-           'Trainer', 'render_tiled', 'to_uint8', 'image_grid', 'read_log', 'plot_log', 'prepare_config', 'train',
-           'anyres_train', 'PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info', 'list_checkpoints',
-           'prune_checkpoints', 'load_checkpoint', 'generator_from_checkpoint', 'resolve_device', 'Progress',
-           'grouped_parser', 'grouped_call_parse']
+           'NonFiniteLossError', 'Trainer', 'render_tiled', 'to_uint8', 'image_grid', 'read_log', 'plot_log',
+           'prepare_config', 'train', 'anyres_train', 'PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info',
+           'list_checkpoints', 'prune_checkpoints', 'load_checkpoint', 'generator_from_checkpoint', 'resolve_device',
+           'Progress', 'grouped_parser', 'grouped_call_parse', 'step_seed', 'step_generator', 'IndexStream',
+           'init_distributed', 'all_reduce_mean_']
 
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
 from .discriminator import Discriminator
-from .data import ImageSet, ImageSubset, ImageSkipWarning, LowResDataset, frame_is_square, make_synthetic_set
+from .imagefiles import ImageSet, ImageSubset, ImageSkipWarning
+from .data import LowResDataset, frame_is_square, make_synthetic_set
 from .patches import PatchDataset, PatchIndexSampler, patch_sources
 try: import anyres_nb.fastops            # registers the 'fast' op implementation (A1_fastops), used when ops='auto'
 except ImportError: pass
@@ -260,55 +263,6 @@ def clear_run(folder):
     for p in gone: shutil.rmtree(p) if p.is_dir() else p.unlink()
     return gone
 
-
-# %% ../nbs/09_train.ipynb #f4e62379
-def step_seed(*key):
-    "A 63-bit seed mixed from integers `key` (e.g. seed, rank, step, purpose) with numpy's SeedSequence."
-    return int(np.random.SeedSequence([int(k) for k in key]).generate_state(2, np.uint64)[0] >> np.uint64(1))
-
-def step_generator(*key, device='cpu'):
-    "A `torch.Generator` seeded with `step_seed(*key)`."
-    g = torch.Generator(device=device); g.manual_seed(step_seed(*key)); return g
-
-class IndexStream:
-    "Endless shuffled indices `0..n-1` (a fresh permutation per epoch, from `(seed, epoch)`); process `rank` of `world_size` takes every `world_size`-th; resumable through `state_dict`."
-    def __init__(self, n, seed=0, rank=0, world_size=1, step=0):
-        if n < 1: raise ValueError("IndexStream: n must be >= 1")
-        self.n, self.seed, self.rank, self.world_size, self.step = n, seed, rank, world_size, step
-    def take(self, k):
-        "The next `k` indices for this process."
-        out = []
-        for _ in range(k):
-            g = self.step * self.world_size + self.rank
-            epoch, pos = divmod(g, self.n)
-            out.append(int(np.random.default_rng([self.seed, 7, epoch]).permutation(self.n)[pos])); self.step += 1
-        return out
-    def state_dict(self): return dict(step=self.step)
-    def load_state_dict(self, d): self.step = int(d['step'])
-
-# %% ../nbs/09_train.ipynb #a05b76f3
-def _dist():
-    import torch.distributed as dist
-    return dist if dist.is_available() and dist.is_initialized() else None
-
-def init_distributed(device='auto'):
-    "Join the process group `torchrun` describes in the environment (WORLD_SIZE > 1); returns `(rank, world_size, device)`."
-    dev = resolve_device(device)
-    world = int(os.environ.get('WORLD_SIZE', '1'))
-    if world <= 1: return 0, 1, dev
-    import torch.distributed as dist
-    rank, local = int(os.environ['RANK']), int(os.environ.get('LOCAL_RANK', '0'))
-    if dev.type == 'cuda': dev = torch.device('cuda', local); torch.cuda.set_device(dev)
-    if not dist.is_initialized(): dist.init_process_group(backend='nccl' if dev.type == 'cuda' else 'gloo')
-    return rank, world, dev
-
-def all_reduce_mean_(tensors):
-    "Average a list of tensors over the processes in place (one flat all_reduce); no-op in one process."
-    dist = _dist()
-    if dist is None or not tensors: return
-    flat = torch.cat([t.detach().flatten().float() for t in tensors])
-    dist.all_reduce(flat); flat /= dist.get_world_size()
-    for t, v in zip(tensors, flat.split([t.numel() for t in tensors])): t.copy_(v.view_as(t).to(t.dtype))
 
 # %% ../nbs/09_train.ipynb #fe51e23c
 class NonFiniteLossError(FloatingPointError):

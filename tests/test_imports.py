@@ -30,6 +30,7 @@ MAIN = {
     'cli': 13,
 }
 ENGINEERING = {
+    'imagefiles': 0,               # robust image files and ImageSet (A2): imports no other module; data builds on it
     'fastops': 2,                  # registers the exact fast ops with ops; generator and discriminator import it
     'legacy': 5,                   # the reference's pickles -> our networks (by a fixed class table, at build time)
     'runs': 8,                     # presets, checkpoints, devices, progress, grouped --help: below training and rendering

@@ -64,7 +64,8 @@ def test_bad_arguments_are_refused_before_training(data, tmp_path, args, needle)
 
 DDP_SCRIPT = textwrap.dedent('''
     import sys, torch
-    from anyres_nb.train import train, init_distributed, prepare_config, Trainer
+    from anyres_nb.train import train, prepare_config, Trainer
+    from anyres_nb.runs import init_distributed
     import torch.distributed as dist
     data, outdir = sys.argv[1], sys.argv[2]
     tiny = dict(res=16, batch=4, kimg=0.012, snap=0.004, grid=2, min_images=4, log_every=1,

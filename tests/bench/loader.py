@@ -22,9 +22,10 @@ from anyres_nb.patches import PatchDataset, PatchIndexSampler
 def open_images(data, full_set=False):
     "ImageSet over DATA/hr (or DATA); renders the synthetic set into a temp dir when DATA is None, or into DATA when it is missing."
     try:
-        from anyres_nb.data import ImageSet, make_synthetic_set
+        from anyres_nb.imagefiles import ImageSet
+        from anyres_nb.data import make_synthetic_set
     except ImportError as e:
-        sys.exit(f"loader bench: anyres_nb.data is needed for ImageSet/make_synthetic_set ({e}); "
+        sys.exit(f"loader bench: anyres_nb.imagefiles and anyres_nb.data are needed for ImageSet/make_synthetic_set ({e}); "
                  "export the 07_data notebook first (nbdev_export).")
     tmp = None
     if data is None:
