@@ -96,21 +96,25 @@ def boot_counts(n, B, key, seed=BOOT_SEED):
     return np.stack([np.bincount(r, minlength=n) for r in idx]).astype(np.float32)
 
 
-def _weighted_w1(order_ids, gaps, w):
-    "W1 between the two weighted empirical distributions coded in `w[order_ids]` (+ for set A, - for set B), one per column, averaged."
-    cum = np.cumsum(w[order_ids[:, :-1]], axis=1)
-    return float(np.mean(np.sum(np.abs(cum) * gaps, axis=1)))
+def _weighted_w1(order_ids, gaps, W, chunk=4):
+    """W1 between two weighted empirical distributions, averaged over projections, for each row of `W` `[b, 2N]`
+    (the weight of each image: + for set A, - for set B, each set summing to 1). `order_ids` `[C, 2M]`: the image id of
+    each merged projection in sorted order, per projection; `gaps` `[C, 2M-1]`: the sorted projections' differences.
+    W1 of one projection = sum over gaps of |CDF_A - CDF_B| x gap, the CDF difference being a cumulative sum."""
+    oi = order_ids[:, :-1]
+    return torch.cat([(Wc[:, oi].cumsum(-1).abs_() * gaps).sum(-1).mean(-1) for Wc in W.split(chunk)])
 
 
 def swd_bootstrap(real, fake, counts_r, counts_f, normalize='each', seed=0, nhoods=128, dirs=128, repeats=4,
-                  nhood_size=7, min_res=16, drop_coarsest=True, boot_dirs=128):
+                  nhood_size=7, min_res=16, drop_coarsest=True, boot_dirs=128, device='cpu'):
     """ProGAN's SWD (x1e3, finest level first) of two equal-size image sets, and its bootstrap replicates.
 
     Descriptors, positions and projection directions are those of `metrics.sliced_wasserstein` (same seeds), so the
     per-level point values equal the library's. For resample t, image i of the real set counts `counts_r[t, i]` times
     (fake: `counts_f`); the W1 distance of each projection between the two weighted sets is computed exactly from one
     sort of the merged projections, over the first `boot_dirs` directions only (an unbiased subset of the point
-    estimate's `repeats * dirs`, 4x faster). Normalization statistics stay at their full-sample values. Returns
+    estimate's `repeats * dirs`, 4x faster). Normalization statistics stay at their full-sample values. The sorts and
+    sums run on `device` (a GPU makes the bootstrap about a hundred times faster). Returns
     `(levels, point_mean, replicates[B])`, the means over the levels without the coarsest when `drop_coarsest`."""
     a, b = as_images(real), as_images(fake)
     if a.shape != b.shape: raise ValueError(f"swd_bootstrap needs two sets of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -118,29 +122,26 @@ def swd_bootstrap(real, fake, counts_r, counts_f, normalize='each', seed=0, nhoo
     n = len(pyramid_resolutions(min(a.shape[-2:]), min_res))
     la, lb = laplacian_pyramid(a, n), laplacian_pyramid(b, n)
     keep = list(range(n - 1)) if drop_coarsest and n > 1 else list(range(n))
-    levels, reps = [], np.zeros((len(counts_r), len(keep)))
+    Wr = torch.cat([torch.as_tensor(counts_r), -torch.as_tensor(counts_f)], 1).to(device, torch.float32)   # [B, 2N]
+    levels, reps = [], torch.zeros(len(Wr), len(keep), dtype=torch.float64)
     for i, (A, Bl) in enumerate(zip(la, lb)):
         da, db = level_descriptors(A, Bl, i, nhoods, nhood_size, normalize, seed)      # as sliced_wasserstein's
         gen = _gen(seed, 3, i)
         th = []
         for _ in range(repeats):
             t = torch.randn(da.shape[1], dirs, generator=gen); th.append(t / t.norm(dim=0, keepdim=True))
-        th = torch.cat(th, 1).numpy()                                          # [D, repeats*dirs]
-        proj = np.concatenate([da.numpy() @ th, db.numpy() @ th]).T            # [cols, 2M]
-        order = np.argsort(proj, axis=1, kind='stable')
-        gaps = np.diff(np.take_along_axis(proj, order, axis=1), axis=1).astype(np.float32)
+        th = torch.cat(th, 1).to(device)                                       # [D, repeats*dirs]
+        proj = (torch.cat([da, db]).to(device) @ th).T                          # [cols, 2M]
+        sp, order = torch.sort(proj, dim=1, stable=True)
+        gaps = sp.diff(dim=1); del sp, proj
         M = len(da); k = M // N
-        ids = np.concatenate([np.arange(M) // k, N + np.arange(M) // k])       # image id of every descriptor (B's offset by N)
-        order_ids = ids[order].astype(np.int32); del order, proj
-        unit = np.concatenate([np.ones(N), -np.ones(N)]).astype(np.float32) / M
-        levels.append(1e3 * _weighted_w1(order_ids, gaps, unit))
+        ids = torch.cat([torch.arange(M, device=device) // k, N + torch.arange(M, device=device) // k])   # image of each descriptor
+        order_ids = ids[order]; del order
+        unit = torch.cat([torch.ones(N, device=device), -torch.ones(N, device=device)])[None] / M
+        levels.append(1e3 * float(_weighted_w1(order_ids, gaps, unit)))
         if i in keep:
-            col = keep.index(i)
-            oi, gp = np.ascontiguousarray(order_ids[:boot_dirs]), np.ascontiguousarray(gaps[:boot_dirs])
-            for t in range(len(counts_r)):
-                w = np.concatenate([counts_r[t], -counts_f[t]]).astype(np.float32) / M
-                reps[t, col] = 1e3 * _weighted_w1(oi, gp, w)
-    return levels, float(np.mean([levels[i] for i in keep])), reps.mean(1)
+            reps[:, keep.index(i)] = 1e3 * _weighted_w1(order_ids[:boot_dirs], gaps[:boot_dirs], Wr / M).double().cpu()
+    return levels, float(np.mean([levels[i] for i in keep])), reps.mean(1).numpy()
 
 
 def percentile_ci(x, level=0.95):
@@ -184,8 +185,9 @@ def render_model(G, n, sizes, upsample, n_cons, seed=0):
     p = G.img_resolution
     ws = map_latents(G, latents(G, n, seed))
     u8, flt = {}, {}
+    per = 16 if ws.device.type == 'cpu' else 512          # 32 px images per batch (a GPU wants big batches)
     for s in sizes:
-        x = render_images(G, ws, s, batch=max(1, 16 * p * p // (s * s)), upsample=upsample)
+        x = render_images(G, ws, s, batch=max(1, per * p * p // (s * s)), upsample=upsample)
         u8[s] = to_uint8(x).cpu(); flt[s] = x[:n_cons].clamp(-1, 1).cpu()
     return u8, flt
 
@@ -200,7 +202,7 @@ def evaluate(G, real, real_big, sizes, counts, upsample, a, feats=None):
     reps = {nm: {} for nm in NORMS}
     for s in sizes:
         for nm in NORMS:
-            lv, mean, rp = swd_bootstrap(real[s], fakes[s], *counts[s], normalize=nm)
+            lv, mean, rp = swd_bootstrap(real[s], fakes[s], *counts[s], normalize=nm, device=a.eval_device)
             out['swd'][nm][str(s)] = dict(levels={str(r): v for r, v in zip(pyramid_resolutions(s), lv)}, mean=mean,
                                           ci=percentile_ci(rp), boot_mean=float(np.mean(rp)))
             reps[nm][str(s)] = [round(float(v), 4) for v in rp]
@@ -343,6 +345,9 @@ def main(argv=None):
                     '(for training seeds or arms in parallel processes; a later run without it evaluates)')
     ap.add_argument('--stage1_only', action='store_true', help='train only the stage-1 runs of --seeds (implies --train_only)')
     ap.add_argument('--device', default='auto', help="training device: 'auto', 'cpu', 'cuda' (evaluation runs on the CPU)")
+    ap.add_argument('--eval_device', default='cpu', help="where evaluation renders and bootstraps ('cuda' is many times faster)")
+    ap.add_argument('--eval_to', default=None, help='write each evaluation to DIR/<arm>_seed<s>.pt instead of the results (parallel processes; no floor, no figures)')
+    ap.add_argument('--eval_from', default=None, help='take evaluations from DIR/<arm>_seed<s>.pt (written by --eval_to) instead of computing them')
     ap.add_argument('--max_minutes', type=float, default=None, help='stop each training run (with a checkpoint) after this much wall time; rerun to continue')
     a = ap.parse_args(argv)
     a.train_only = a.train_only or a.stage1_only
@@ -426,7 +431,7 @@ def main(argv=None):
             torch.save((real, real2), cache)
         real_big = [im.permute(1, 2, 0).numpy() for im in real[max(SIZES)]]
         counts = {s: (boot_counts(a.n_eval, a.boot, (s, 0)), boot_counts(a.n_eval, a.boot, (s, 1))) for s in SIZES}
-        if 'floor' not in results:
+        if 'floor' not in results and not a.eval_to:
             results['floor'] = {nm: {str(s): float(np.mean(sliced_wasserstein(real[s], real2[s], normalize=nm)[:-1])) for s in SIZES}
                                 for nm in NORMS}
             results['real_spectrum'] = {str(s): [v.tolist() for v in image_spectrum(real[s])] for s in (128, 256)}
@@ -456,13 +461,27 @@ def main(argv=None):
             rfile = out / 'renders' / f'{FOLDER[arm]}_seed{seed}.pt'
             if str(seed) in results['runs'].get(arm, {}) and not a.reeval and rfile.is_file():
                 log(f'seed {seed}: ({arm}) kept the evaluation already in {res_path}'); write(); continue
-            G = generator_from_checkpoint(ck)
-            r, reps, fakes = evaluate(G, real, real_big, SIZES, counts, arm == 'a+', a, feats)
+            efile = f'{FOLDER[arm]}_seed{seed}.pt'
+            if a.eval_from and (Path(a.eval_from) / efile).is_file():       # evaluated elsewhere (--eval_to)
+                r, reps, crops = (lambda d: (d['r'], d['reps'], d['crops']))(torch.load(Path(a.eval_from) / efile))
+                want = dict(n_eval=a.n_eval, n_cons=a.n_cons, n_patch=a.n_patch, boot=a.boot)
+                if r.get('eval_settings') != want:
+                    sys.exit(f"{Path(a.eval_from) / efile} was evaluated with {r.get('eval_settings')}, not {want}; evaluate it here (drop --eval_from)")
+                log(f'seed {seed}: ({arm}) evaluation taken from {Path(a.eval_from) / efile}')
+            else:
+                G = generator_from_checkpoint(ck, device=a.eval_device)
+                r, reps, fakes = evaluate(G, real, real_big, SIZES, counts, arm == 'a+', a, feats)
+                crops = {s: fakes[s][:4].clone() for s in (128, 256)}
+                ckd = load_checkpoint(ck)
+                r.update(kimg=float(ckd['kimg']), step=int(ckd['step']), checkpoint=str(Path(ck).relative_to(out)),
+                         stage=ckd['stage'], total_kimg=float(ckd['kimg']) + (0. if arm == 'a+' else kimg_stage1),
+                         eval_device=str(a.eval_device), eval_settings=dict(n_eval=a.n_eval, n_cons=a.n_cons, n_patch=a.n_patch, boot=a.boot))
+            if a.eval_to:
+                Path(a.eval_to).mkdir(parents=True, exist_ok=True)
+                torch.save(dict(r=r, reps=reps, crops=crops), Path(a.eval_to) / efile)
+                log(f"seed {seed}: ({arm}) evaluated in {r['seconds']['total']:.0f} s, written to {Path(a.eval_to) / efile}"); continue
             rfile.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({s: fakes[s][:4].clone() for s in (128, 256)}, rfile)
-            ckd = load_checkpoint(ck)
-            r.update(kimg=float(ckd['kimg']), step=int(ckd['step']), checkpoint=str(Path(ck).relative_to(out)),
-                     stage=ckd['stage'], total_kimg=float(ckd['kimg']) + (0. if arm == 'a+' else kimg_stage1))
+            torch.save(crops, rfile)
             results['runs'].setdefault(arm, {})[str(seed)] = r
             replicates.setdefault(arm, {})[str(seed)] = reps
             figures(); write()
@@ -472,6 +491,7 @@ def main(argv=None):
                 ', '.join(f"{s}: {sw['joint'][str(s)]['mean']:.1f}" for s in SIZES) + ' | pSWD ' +
                 f"{r['pswd']['each']['mean']:.1f} | consistency " + ', '.join(f"{k}x {v:.1f}" for k, v in r['consistency'].items()))
 
+    if a.eval_to: log(f'evaluations written to {a.eval_to}'); return
     if a.train_only:
         log(f'trained {len(seeds)} seed(s) in {time.time() - t_start:.0f} s; nothing evaluated (--train_only)'); return
     inv['finished'] = time.strftime('%Y-%m-%d %H:%M:%S')

@@ -44,10 +44,10 @@ def pack_inputs(a):
 
 
 def slim(path):
-    "A finished run's checkpoint without optimizer states (bytes)."
+    "A finished run's checkpoint for evaluation (bytes): the generators only (no discriminator, teacher or optimizer states)."
     import torch
     ck = torch.load(path, map_location='cpu', weights_only=True)
-    for k in ('G_opt', 'D_opt'): ck.pop(k, None)
+    for k in ('G_opt', 'D_opt', 'D', 'teacher'): ck.pop(k, None)
     ck['slim'] = True
     b = io.BytesIO(); torch.save(ck, b); return b.getvalue()
 
@@ -74,7 +74,7 @@ def train(a):
                                                         stderr=subprocess.STDOUT, cwd=ROOT)))
     say(f'started {len(jobs)} runs, at most {a.minutes} min each')
     t_end = time.time() + a.minutes * 60 + 75
-    items, logs = [], tarfile.open(out / 'logs.tar.gz', 'w:gz')
+    items, finished, logs = [], [], tarfile.open(out / 'logs.tar.gz', 'w:gz')
     for arm, s, name, p in jobs:
         try: rc = p.wait(timeout=max(20, t_end - time.time()))
         except subprocess.TimeoutExpired: p.kill(); rc = p.wait(); say(f'{name}: killed at the time limit')
@@ -91,22 +91,69 @@ def train(a):
             f"{recs[-1].get('kimg_h', 0) if recs else 0:.0f} kimg/h at the end")
         if rc: say((work / f'{name}.txt').read_text()[-1500:])
         items.append((f'seed{s}/{FOLDER[arm]}/{ck.name}', slim(ck) if done else ck.read_bytes()))
+        if done: finished.append((arm, s, name))
     logs.close()
+    write_tars(items, out, 'runs')
+    say('packed: ' + ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
+    if a.eval_minutes > 0: evaluate_all(a, work, out, finished, env, t0)
+    say(f'done in {(time.time() - t0) / 60:.1f} min')
+
+
+def write_tars(items, out, stem):
+    "`(name, bytes)` items into `stem-1.tar`, `stem-2.tar`, ... of at most 15.5 MB each."
     k, size, tf = 0, 0, None
     for nm, data in items:
         if tf is None or size + len(data) > 15.5e6:
             if tf: tf.close()
-            k += 1; size = 0; tf = tarfile.open(out / f'runs-{k}.tar', 'w')
+            k += 1; size = 0; tf = tarfile.open(out / f'{stem}-{k}.tar', 'w')
         ti = tarfile.TarInfo(nm); ti.size = len(data); tf.addfile(ti, io.BytesIO(data)); size += len(data)
     if tf: tf.close()
-    say('packed: ' + ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
-    say(f'done in {(time.time() - t0) / 60:.1f} min')
+
+
+def _scene(job):
+    from anyres_nb.data import render_scene
+    return render_scene(*job)
+
+
+def evaluate_all(a, work, out, runs, env, t0):
+    """The finished runs' evaluations, one process each on the GPU (`arms.py --eval_to`), after the held-out scenes
+    are rendered once with every CPU; each evaluation comes back as `evals-N.tar` for `arms.py --eval_from`."""
+    import numpy as np, torch
+    from concurrent.futures import ProcessPoolExecutor
+    from arms import SIZES, FOLDER
+    from controlled import EVAL_SEED0
+    t1 = time.time(); n = a.n_eval
+    jobs = [(EVAL_SEED0 + off + j, s) for off in (0, 100_000) for s in SIZES for j in range(n)]
+    with ProcessPoolExecutor(os.cpu_count()) as ex: imgs = list(ex.map(_scene, jobs, chunksize=8))
+    sets, i = [], 0
+    for off in (0, 100_000):
+        d = {}
+        for s in SIZES: d[s] = torch.from_numpy(np.stack(imgs[i:i + n])).permute(0, 3, 1, 2).contiguous(); i += n
+        sets.append(d)
+    torch.save(tuple(sets), work / f'heldout_n{n}.pt')
+    say(f'held-out scenes rendered in {time.time() - t1:.0f} s; evaluating {len(runs)} runs')
+    procs = []
+    for arm, s, name in runs:
+        cmd = [sys.executable, str(ROOT / 'experiments/arms.py'), '--outdir', str(work), '--results', str(work / 'res' / name),
+               '--seeds', str(s), '--arms', arm, '--eval_to', str(work / 'evals'), '--eval_device', a.device,
+               '--kimg1', str(a.kimg1), '--kimg2', str(a.kimg2), '--n_eval', str(n)]
+        procs.append((name, subprocess.Popen(cmd, env=env, stdout=open(work / f'eval_{name}.txt', 'w'), stderr=subprocess.STDOUT, cwd=ROOT)))
+    t_end = t0 + a.eval_minutes * 60
+    for name, p in procs:
+        try: p.wait(timeout=max(5, t_end - time.time()))
+        except subprocess.TimeoutExpired: p.kill(); p.wait(); say(f'eval {name}: killed at the time limit')
+    with tarfile.open(out / 'eval_logs.tar.gz', 'w:gz') as tf:
+        for name, _ in procs: tf.add(work / f'eval_{name}.txt', f'eval_{name}.txt')
+    files = sorted((work / 'evals').glob('*.pt')) if (work / 'evals').is_dir() else []
+    write_tars([(f'evals/{f.name}', f.read_bytes()) for f in files], out, 'evals')
+    say(f'{len(files)} of {len(runs)} evaluations packed in {time.time() - t1:.0f} s: ' +
+        ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
 
 
 def unpack(a):
     "Extract the runs (and logs) into `a.outdir` (out/arms), beside the stage-1 runs; a later `make experiment` evaluates."
     src, dest = Path(a.files), Path(a.outdir)
-    for t in sorted(src.glob('runs-*.tar')) + sorted(src.glob('logs.tar.gz')):
+    for t in sorted(src.glob('runs-*.tar')) + sorted(src.glob('evals-*.tar')) + sorted(src.glob('*logs.tar.gz')):
         with tarfile.open(t) as tf:
             for m in tf.getmembers():
                 if m.name.endswith('.txt'): m.name = f'logs/gpu_{m.name}'
@@ -123,6 +170,8 @@ def main():
     p.add_argument('--minutes', type=float, default=7.); p.add_argument('--seeds', default='0,1,2')
     p.add_argument('--arms', default="a+,b,b-ref,c',c,d,e"); p.add_argument('--device', default='cuda')
     p.add_argument('--kimg1', type=float, default=40.); p.add_argument('--kimg2', type=float, default=20.)
+    p.add_argument('--eval_minutes', type=float, default=0., help='evaluate the finished runs there until this many minutes after the start (0: no)')
+    p.add_argument('--n_eval', type=int, default=128)
     p = sub.add_parser('unpack'); p.add_argument('files'); p.add_argument('--outdir', default='out/arms')
     a = ap.parse_args()
     dict(**{'pack-inputs': pack_inputs, 'train': train, 'unpack': unpack})[a.cmd](a)
