@@ -152,6 +152,7 @@ def _net_class(name: str):
     import importlib
     return getattr(importlib.import_module(_NET_CLASSES[name]), name)
 
+# %% ../nbs/A3_legacy.ipynb #5740d7f7
 def build_from_record(rec: PersistentRecord, what: str = 'network'):
     "Build our module for a reference `Generator` / `Discriminator` record and load its tensors (strict)."
     kwargs, cname = rec.init_kwargs, rec.class_name

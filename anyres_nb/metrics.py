@@ -80,6 +80,7 @@ def pyramid_resolutions(size: int, min_res: int = 16) -> list[int]:
     while math.ceil(res[-1]/2) >= min_res: res.append(math.ceil(res[-1]/2))
     return res
 
+# %% ../nbs/11_metrics.ipynb #842cea68
 def laplacian_pyramid(x, num_levels: int | None = None, min_res: int = 16) -> list[torch.Tensor]:
     "Laplacian pyramid of NCHW float images, finest level first; the last level is the low-pass residual. `num_levels` defaults to `len(pyramid_resolutions(...))`."
     x = x.float()
@@ -604,6 +605,14 @@ def _write_eval(res, path):
     print(f"wrote {path}")
     plot_evaluation(res, Path(path).with_suffix('.png')); print(f"wrote {Path(path).with_suffix('.png')}")
 
+# %% ../nbs/11_metrics.ipynb #4cfcb903
+def _parse_eval_sizes(sizes: str, scales: str) -> tuple[list, list]:
+    "`--sizes` and `--scales` as lists of integers, refused with one line if out of range."
+    sizes, scales = _ints(sizes, 'sizes'), _ints(scales, 'scales')
+    if any(s < 8 for s in sizes): raise ValueError(f"--sizes are evaluation sizes in pixels, each >= 8; got {sizes}")
+    if any(s < 2 for s in scales): raise ValueError(f"--scales are zoom factors, each >= 2; got {scales}")
+    return sizes, scales
+
 # %% ../nbs/11_metrics.ipynb #33747649
 @grouped_call_parse(EVAL_GROUPS, EVAL_EXAMPLES, dict(data='required'))
 def anyres_eval(ckpt: str,                 # training checkpoint / run folder, network .pt (anyres_convert) or reference .pkl
@@ -629,9 +638,7 @@ def anyres_eval(ckpt: str,                 # training checkpoint / run folder, n
                ):
     "Evaluate a generator against real images: SWD per level, spectral distance, pSWD, scale consistency (and FID/pFID with --inception)."
     _check_eval_options(data, num, patch_num, consistency_num, batch, method, which, patch_min, patch_max)
-    sizes, scales = _ints(sizes, 'sizes'), _ints(scales, 'scales')
-    if any(s < 8 for s in sizes): raise ValueError(f"--sizes are evaluation sizes in pixels, each >= 8; got {sizes}")
-    if any(s < 2 for s in scales): raise ValueError(f"--scales are zoom factors, each >= 2; got {scales}")
+    sizes, scales = _parse_eval_sizes(sizes, scales)
     for k, v in (('data', data), ('data_hr', data_hr), ('inception', inception)):
         if v and not Path(v).expanduser().exists(): raise FileNotFoundError(f"--{k}: {v!r} does not exist")
     from anyres_nb.render import load_generator

@@ -193,6 +193,7 @@ def _bias_act_ref(x, b=None, dim=1, act='linear', alpha=None, gain=None, clamp=N
     if clamp is not None: x = x.clamp(-clamp, clamp)
     return x
 
+# %% ../nbs/03_ops.ipynb #38fda1ff
 register_impl('ref', 'bias_act', _bias_act_ref)
 
 def bias_act(x, b=None, dim=1, act='linear', alpha=None, gain=None, clamp=None):

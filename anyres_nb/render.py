@@ -411,6 +411,34 @@ def _render_panorama_files(G, ckpt, seeds, outdir, trunc, height, width, yaw, zo
     return written
 
 
+# %% ../nbs/10_render.ipynb #e254b9a5
+def _write_renders(G, seeds, outdir, size, center, zoom, trunc, gif, frames, fps, patch_batch, overlap, quiet, ops_impl):
+    "`anyres_render`'s planar half: each seed's PNG (the whole image or a region) or zoom GIF into `outdir`; returns the paths."
+    size = int(size or 4*G.img_resolution)
+    cxy, region = _parse_center(center), (center is not None or zoom is not None)
+    z = 1. if zoom is None else float(zoom)
+    seeds = parse_seeds(seeds)
+    written = []
+    with ops.use_impl(_ops_impl(ops_impl)):
+        for s in seeds:
+            ws = ws_from_seeds(G, [s], trunc)
+            if gif:
+                fr = zoom_frames(G, ws, cxy, 1., z if zoom is not None else 8., frames, size, patch_batch,
+                                 progress=not quiet)
+                zmax = z if zoom is not None else 8.
+                written.append(save_gif(fr, outdir/f'seed{s:04d}-{size}px-zoom{zmax:g}-c{cxy[0]:g},{cxy[1]:g}.gif', fps))
+            else:
+                lim = region_limits(cxy, z) if region else None
+                n_tiles = len(tile_offsets(size, G.img_resolution, overlap))**2 if size >= G.img_resolution else 1
+                img = render(G, ws, size, batch=patch_batch, overlap=overlap, limits=lim, dtype=torch.uint8,
+                             progress=(n_tiles > 64 and not quiet))
+                name = f'seed{s:04d}-{size}px' + (f'-z{z:g}-c{cxy[0]:g},{cxy[1]:g}' if region else '') + '.png'
+                Image.fromarray(img[0].permute(1, 2, 0).numpy()).save(outdir/name)
+                written.append(outdir/name)
+            if not quiet: print(f'wrote {written[-1]}')
+    return written
+
+
 # %% ../nbs/10_render.ipynb #21bdb357
 @grouped_call_parse(RENDER_GROUPS, RENDER_EXAMPLES)
 def anyres_render(ckpt: str,                  # training checkpoint / run folder / network file (.pt), or the authors' snapshot (.pkl)
@@ -450,27 +478,4 @@ def anyres_render(ckpt: str,                  # training checkpoint / run folder
         with ops.use_impl(_ops_impl(ops_impl)):
             return _render_panorama_files(G, ckpt, parse_seeds(seeds), outdir, trunc, height, width, yaw, zoom, gif, frames,
                                           fps, size, patch_batch, center, overlap, quiet)
-    size = int(size or 4*G.img_resolution)
-    cxy, region = _parse_center(center), (center is not None or zoom is not None)
-    z = 1. if zoom is None else float(zoom)
-    seeds = parse_seeds(seeds)
-    written = []
-    with ops.use_impl(_ops_impl(ops_impl)):
-        for s in seeds:
-            ws = ws_from_seeds(G, [s], trunc)
-            if gif:
-                fr = zoom_frames(G, ws, cxy, 1., z if zoom is not None else 8., frames, size, patch_batch,
-                                 progress=not quiet)
-                zmax = z if zoom is not None else 8.
-                written.append(save_gif(fr, outdir/f'seed{s:04d}-{size}px-zoom{zmax:g}-c{cxy[0]:g},{cxy[1]:g}.gif', fps))
-            else:
-                lim = region_limits(cxy, z) if region else None
-                n_tiles = len(tile_offsets(size, G.img_resolution, overlap))**2 if size >= G.img_resolution else 1
-                img = render(G, ws, size, batch=patch_batch, overlap=overlap, limits=lim, dtype=torch.uint8,
-                             progress=(n_tiles > 64 and not quiet))
-                name = f'seed{s:04d}-{size}px' + (f'-z{z:g}-c{cxy[0]:g},{cxy[1]:g}' if region else '') + '.png'
-                Image.fromarray(img[0].permute(1, 2, 0).numpy()).save(outdir/name)
-                written.append(outdir/name)
-            if not quiet: print(f'wrote {written[-1]}')
-    return written
-
+    return _write_renders(G, seeds, outdir, size, center, zoom, trunc, gif, frames, fps, patch_batch, overlap, quiet, ops_impl)

@@ -694,6 +694,22 @@ def _resolved_defaults(name):
     return 'default: ' + ', '.join(f"{p} {fmt(v)}" for p, v in vals.items())
 
 
+# %% ../nbs/09_train.ipynb #74c6520f
+def _train_from_cli(quiet=False, max_minutes=None, overwrite=False, strict=False, **options):
+    "`anyres_train`'s body: the options that were given, then `train`; a bad config or a non-finite loss ends with one line and exit status 2 or 3."
+    opts = {k: v for k, v in options.items() if v is not None}
+    if strict: opts['strict'] = True
+    if opts.get('resume'): opts = {k: v for k, v in opts.items() if k not in ('stage', 'preset') or v != DEFAULTS[k]}
+    try:
+        path = train(progress=not quiet, max_minutes=max_minutes, overwrite=overwrite, **opts)
+    except ConfigError as e:
+        if os.environ.get('ANYRES_DEBUG'): raise
+        print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(2)
+    except NonFiniteLossError as e:
+        print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(3)
+    if path: print(f"last checkpoint: {path}")
+    return path
+
 # %% ../nbs/09_train.ipynb #32202089
 @grouped_call_parse(TRAIN_GROUPS, TRAIN_EXAMPLES, TRAIN_REQUIRED, _resolved_defaults)
 def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch' (stage 2) or 'pano' (360-degree panoramas)
@@ -732,19 +748,4 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  precision: str = None,           # 'fp32' (default) or 'bf16': G's convolutions in bfloat16 where the CPU/GPU has it natively, else float32
                  quiet: bool = False):             # no progress bar
     "Train the any-resolution GAN: stage 1 ('global') on low-resolution images, stage 2 ('patch') on random-scale patches with a frozen teacher; or a 360-degree panorama GAN ('pano') on full-turn strips."
-    opts = {k: v for k, v in dict(stage=stage, data=data, data_hr=data_hr, teacher=teacher, outdir=outdir, preset=preset,
-            kimg=kimg, batch=batch, glr=glr, dlr=dlr, gamma=gamma, scale_min=scale_min, scale_max=scale_max,
-            scale_mapping_min=scale_mapping_min, scale_mapping_max=scale_mapping_max, scale_mapping_norm=scale_mapping_norm, scale_cond=scale_cond,
-            teacher_lambda=teacher_lambda, teacher_mode=teacher_mode, lpips=lpips, base_probability=base_probability,
-            anneal=anneal, scales=scales, fov=fov, resume=resume, device=device, seed=seed, snap=snap, keep=keep,
-            min_images=min_images, strict=strict or None, precision=precision).items() if v is not None}
-    if resume: opts = {k: v for k, v in opts.items() if k not in ('stage', 'preset') or v != DEFAULTS[k]}
-    try:
-        path = train(progress=not quiet, max_minutes=max_minutes, overwrite=overwrite, **opts)
-    except ConfigError as e:
-        if os.environ.get('ANYRES_DEBUG'): raise
-        print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(2)
-    except NonFiniteLossError as e:
-        print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(3)
-    if path: print(f"last checkpoint: {path}")
-    return path
+    return _train_from_cli(**locals())
