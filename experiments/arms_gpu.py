@@ -5,6 +5,10 @@
     python experiments/arms_gpu.py train --src gpu_in/arms --out $OUT --minutes 7   # there
     python experiments/arms_gpu.py unpack FILES_AT                       # here: the runs into out/arms, then `make experiment`
 
+A run longer than one device command (10 minutes) is started detached (`setsid`) with `--out` in the machine's /tmp
+by one command, and a second command, sent at once so that the machine stays warm, waits for `DONE` and copies
+the files to $OUT.
+
 Why a GPU at all: the demo-sized model leaves a GPU idle between kernel launches, so one run there is only about
 three times one CPU thread, but twenty runs share it almost for free (one CPU core each). `arms.py --train_only
 --device cuda --max_minutes M` trains one (arm, seed) and stops with a checkpoint at its kimg target or after M
@@ -97,6 +101,7 @@ def train(a):
     say('packed: ' + ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
     if a.eval_minutes > 0: evaluate_all(a, work, out, finished, env, t0)
     say(f'done in {(time.time() - t0) / 60:.1f} min')
+    (out / 'DONE').write_text(f'{len(finished)} of {len(jobs)} runs finished\n')
 
 
 def write_tars(items, out, stem):
