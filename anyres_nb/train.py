@@ -22,18 +22,22 @@ from .runs import (PRESETS, CKPT_FORMAT, save_checkpoint, checkpoint_info, list_
                             load_checkpoint, generator_from_checkpoint, resolve_device, Progress, grouped_parser,
                             grouped_call_parse, step_seed, step_generator, IndexStream, _dist, init_distributed,
                             all_reduce_mean_)
+from .config import (DEFAULTS, STAGES, RUN_FILES, RESUMABLE_OVERRIDES, make_config, ConfigError, check_config,
+                              run_files, check_outdir, clear_run, prepare_config, _usable_patch_sources)
 _all_ = ['PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info', 'list_checkpoints', 'prune_checkpoints',
          'load_checkpoint', 'generator_from_checkpoint', 'resolve_device', 'Progress', 'grouped_parser', 'grouped_call_parse',
-         'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_']
+         'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_',
+         'DEFAULTS', 'STAGES', 'RUN_FILES', 'RESUMABLE_OVERRIDES', 'make_config', 'ConfigError', 'check_config', 'run_files',
+         'check_outdir', 'clear_run', 'prepare_config']
 
 # %% auto #0
-__all__ = ['DEFAULTS', 'STAGES', 'RUN_FILES', 'RESUMABLE_OVERRIDES', 'TRAINERS', 'TRAIN_GROUPS', 'TRAIN_REQUIRED',
-           'TRAIN_EXAMPLES', 'make_config', 'ConfigError', 'check_config', 'run_files', 'check_outdir', 'clear_run',
-           'NonFiniteLossError', 'Trainer', 'render_tiled', 'to_uint8', 'image_grid', 'read_log', 'plot_log',
-           'prepare_config', 'train', 'anyres_train', 'PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info',
-           'list_checkpoints', 'prune_checkpoints', 'load_checkpoint', 'generator_from_checkpoint', 'resolve_device',
-           'Progress', 'grouped_parser', 'grouped_call_parse', 'step_seed', 'step_generator', 'IndexStream',
-           'init_distributed', 'all_reduce_mean_']
+__all__ = ['TRAINERS', 'TRAIN_GROUPS', 'TRAIN_REQUIRED', 'TRAIN_EXAMPLES', 'NonFiniteLossError', 'Trainer', 'render_tiled',
+           'to_uint8', 'image_grid', 'read_log', 'plot_log', 'train', 'anyres_train', 'PRESETS', 'CKPT_FORMAT',
+           'save_checkpoint', 'checkpoint_info', 'list_checkpoints', 'prune_checkpoints', 'load_checkpoint',
+           'generator_from_checkpoint', 'resolve_device', 'Progress', 'grouped_parser', 'grouped_call_parse',
+           'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_', 'DEFAULTS', 'STAGES',
+           'RUN_FILES', 'RESUMABLE_OVERRIDES', 'make_config', 'ConfigError', 'check_config', 'run_files',
+           'check_outdir', 'clear_run', 'prepare_config']
 
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
@@ -43,226 +47,6 @@ from .data import LowResDataset, frame_is_square, make_synthetic_set
 from .patches import PatchDataset, PatchIndexSampler, patch_sources
 try: import anyres_nb.fastops            # registers the 'fast' op implementation (A1_fastops), used when ops='auto'
 except ImportError: pass
-
-# %% ../nbs/09_train.ipynb #279e9a12
-DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=None, preset='demo', kimg=None,
-                batch=None, glr=0.0025, dlr=0.002, gamma=None, r1_interval=16, style_mixing_prob=0.,
-                ema_kimg=None, ema_rampup=0.05, blur_init_sigma=0., blur_fade_kimg=None,
-                scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='fourier',
-                teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
-                xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
-                min_images=4, strict=False, res=None, ops='auto', precision='fp32', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
-
-_RANGES = dict(kimg=('> 0', lambda v: v > 0), batch=('a whole number >= 1', lambda v: v >= 1 and v == int(v)),
-               snap=('> 0', lambda v: v > 0), keep=('>= 0 (0 keeps every checkpoint)', lambda v: v >= 0),
-               glr=('> 0', lambda v: v > 0), dlr=('> 0', lambda v: v > 0), gamma=('>= 0', lambda v: v >= 0),
-               r1_interval=('>= 0', lambda v: v >= 0), ema_kimg=('>= 0', lambda v: v >= 0), grid=('>= 1', lambda v: v >= 1),
-               teacher_lambda=('>= 0', lambda v: v >= 0), min_images=('>= 1', lambda v: v >= 1),
-               log_every=('>= 1', lambda v: v >= 1), seed=('>= 0', lambda v: v >= 0), anneal=('> 0', lambda v: v > 0),
-               style_mixing_prob=('in [0, 1]', lambda v: 0 <= v <= 1), base_probability=('in [0, 1]', lambda v: 0 <= v <= 1))
-
-def _check_ranges(cfg):
-    "Refuse impossible numbers (`_RANGES`) before anything divides by them, naming the option and its range."
-    for k, (rule, ok) in _RANGES.items():
-        v = cfg.get(k)
-        if v is not None and not (isinstance(v, (int, float)) and ok(v)): raise ConfigError(f"--{k} must be {rule}, got {v!r}")
-
-# %% ../nbs/09_train.ipynb #b93cdd61
-def make_config(**kwargs):
-    "A complete run config: `DEFAULTS`, then the preset's values, then `kwargs` (None means 'not given'; `G_kwargs`/`D_kwargs` update the preset's network shapes). Pure: touches no file."
-    unknown = set(kwargs) - set(DEFAULTS)
-    if unknown: raise TypeError(f"make_config: unknown option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = dict(DEFAULTS)
-    preset = kwargs.get('preset') or cfg['preset']
-    if preset not in PRESETS: raise ValueError(f"--preset must be one of {sorted(PRESETS)}, got {preset!r}")
-    pre = copy.deepcopy(PRESETS[preset])
-    G_kw, D_kw = pre.pop('G'), pre.pop('D')
-    cfg.update(pre); cfg['preset'] = preset
-    cfg.update({k: v for k, v in kwargs.items() if v is not None}); _check_ranges(cfg)
-    if isinstance(cfg['scales'], str): cfg['scales'] = [float(s) for s in cfg['scales'].split(',') if s.strip()]
-    if cfg['precision'] not in ('fp32', 'bf16'): raise ConfigError(f"--precision must be 'fp32' or 'bf16', got {cfg['precision']!r}")
-    if cfg['kimg'] is None: cfg['kimg'] = 1000.
-    if cfg['snap'] is None: cfg['snap'] = 50.
-    if cfg['gamma'] is None: cfg['gamma'] = 2.
-    if cfg['ema_kimg'] is None: cfg['ema_kimg'] = ema_kimg_for(cfg['batch'])
-    if cfg['blur_fade_kimg'] is None: cfg['blur_fade_kimg'] = cfg['batch'] * 200 / 32
-    if cfg['stage'] == 'patch':               # fine-tuning from a trained network: no ramp-ups
-        cfg['ema_rampup'] = None; cfg['blur_init_sigma'] = 0.
-    G_kw.update(magnitude_ema_beta=0.5 ** (cfg['batch'] / 20e3)); G_kw.update(copy.deepcopy(kwargs.get('G_kwargs') or {}))
-    D_kw.update(copy.deepcopy(kwargs.get('D_kwargs') or {}))
-    G_kw.update(img_resolution=cfg['res'], img_channels=3, c_dim=0); D_kw.update(img_resolution=cfg['res'], img_channels=3, c_dim=0)
-    cfg['G_kwargs'], cfg['D_kwargs'] = G_kw, D_kw
-    if cfg['log_every'] is None: cfg['log_every'] = max(1, int(round(cfg['snap'] * 1000 / cfg['batch'] / 10)))
-    return cfg
-
-# %% ../nbs/09_train.ipynb #3d8a709d
-class ConfigError(ValueError):
-    "An inconsistent or impossible run configuration (raised before training starts)."
-
-def _image_sizes(images):
-    "(h, w) of every image of an `ImageSet`, from its `sizes` when it has them (no decoding)."
-    sizes = getattr(images, 'sizes', None)
-    if sizes is None: sizes = [tuple(np.asarray(images[i]).shape[:2]) for i in range(len(images))]
-    return [tuple(int(v) for v in s[:2]) for s in sizes]
-
-def _image_name(images, i):
-    for attr in ('names', 'paths', 'files'):
-        v = getattr(images, attr, None)
-        if v is not None:
-            try: return str(Path(str(v[i])).name)
-            except Exception: pass
-    return f'#{i}'
-
-def _open_images(path, what, strict=False):
-    if path is None: raise ConfigError(f"{what}: no path given.")
-    p = Path(path).expanduser()
-    if not p.exists(): raise ConfigError(f"{what}: {str(p)!r} does not exist; pass a folder (or .zip) of images.")
-    try: images = ImageSet(str(p), strict=strict)
-    except Exception as e: raise ConfigError(f"{what}: cannot read images from {str(p)!r}: {e}") from None
-    if len(images) == 0: raise ConfigError(f"{what}: {str(p)!r} holds no readable images.")
-    return images
-
-STAGES = ('global', 'patch', 'pano')
-
-# %% ../nbs/09_train.ipynb #025b718d
-def _skip_or_refuse(cfg, images, what, skipped, why, fix):
-    """Stage 2 and panoramas leave out images that cannot serve, with a warning naming each and a count (`strict`:
-    refuse, naming the first); too few left (`min_images`) stops the run, saying how many were usable and skipped."""
-    n_ok = len(images) - len(skipped)
-    if skipped and cfg.get('strict'):
-        raise ConfigError(f"{what}: image {skipped[0][0]} cannot be used ({skipped[0][1]}); {fix}, "
-                          "or drop --strict to skip such images with a warning.")
-    for name, reason in skipped: warnings.warn(f"{what}: skipping {name}: {reason}", ImageSkipWarning)
-    if skipped: warnings.warn(f"{what}: skipped {len(skipped)} of {len(images)} images ({why}); {n_ok} usable", ImageSkipWarning)
-    if n_ok < cfg['min_images']:
-        bad = len(getattr(images, 'skipped', []))
-        raise ConfigError(f"{what}: {n_ok} usable images (need {cfg['min_images']}): {len(skipped)} skipped ({why})"
-                          + (f" and {bad} unreadable files skipped" if bad else "") + f"; {fix}, or lower --min_images.")
-
-# %% ../nbs/09_train.ipynb #80caf15d
-def _check_panorama(cfg, strips):
-    "The `pano` stage's rules: no teacher or high-res set, and full-turn strips whose `fov`-degree frames are square."
-    if cfg.get('fov') is not None and cfg['stage'] != 'pano':
-        raise ConfigError(f"--fov applies to --stage pano (360-degree panoramas) only; drop it for --stage {cfg['stage']}.")
-    if cfg['stage'] != 'pano': return cfg
-    for k in ('teacher', 'data_hr'):
-        if cfg.get(k) and not cfg.get('resume'):
-            raise ConfigError(f"--stage pano trains from full-turn strips alone; drop --{k} (it is for --stage patch).")
-    sizes = _image_sizes(strips)
-    h, w = Counter(sizes).most_common(1)[0][0]                       # the strips' common shape sets the default fov
-    fov = float(cfg['fov']) if cfg.get('fov') is not None else 360 * h / w
-    if not 0 < fov <= 180:
-        raise ConfigError(f"--fov must be one frame's field of view in degrees, in (0, 180], got {fov:g}"
-                          + ("" if cfg.get('fov') is not None else f" (from strip {_image_name(strips, 0)}'s aspect, 360 h / w: "
-                             "are these full-turn strips, at least twice as wide as tall?)"))
-    skipped = [(_image_name(strips, i), f"{h}x{w} px, so a {fov:g}-degree frame of it is {w * fov / 360:.1f} x {h} px, not square")
-               for i, (h, w) in enumerate(sizes) if not frame_is_square(h, w, fov)]
-    _skip_or_refuse(cfg, strips, '--data', skipped, f"their {fov:g}-degree frames are not square",
-                    f"pass --fov {360 * h / w:g} (= 360 h / w of the commonest strip shape, {h}x{w}) or use full-turn strips {round(h * 360 / fov)} px wide "
-                    f"for {h} px of height")
-    cfg['fov'] = fov
-    return cfg
-
-# %% ../nbs/09_train.ipynb #353d66da
-def _usable_patch_sources(cfg, hr):
-    "Indices of the high-res images that can give a patch at the run's scales (the others skipped or refused: `_skip_or_refuse`)."
-    p, smax = int(cfg['res']), cfg['scale_max']
-    usable, skipped = patch_sources(hr, p, cfg['scale_min'], smax, cfg['scales'])
-    need = p / (max(cfg['scales']) if cfg['scales'] else smax)
-    _skip_or_refuse(cfg, hr, '--data_hr', skipped, f"short side below p/scale_max = {need:g} px: they would be upsampled",
-                    f"remove images smaller than {math.ceil(need - 1e-6)} px or raise --scale_max")
-    return usable
-
-# %% ../nbs/09_train.ipynb #8dc3bf58
-def _check_patch_stage(cfg):
-    "Stage 2's rules: a teacher, a high-res set whose images give patches at the run's scales (`_usable_patch_sources`), sane scale bounds; fills in `n_hr`, `_hr_images` and the scale-mapping bounds."
-    p = int(cfg['res'])
-    if not cfg.get('teacher') and not cfg.get('resume'):
-        raise ConfigError("--stage patch needs --teacher CKPT: the stage-1 checkpoint whose G_ema becomes the frozen teacher "
-                          "(train one with --stage global first).")
-    tp = Path(cfg['teacher']).expanduser() if cfg.get('teacher') else None
-    if tp is not None and not cfg.get('resume') and not (tp.is_file() or (tp.is_dir() and list_checkpoints(tp))):
-        raise ConfigError(f"--teacher: {cfg['teacher']!r} is neither a checkpoint file nor a run folder with one; "
-                          "pass what a --stage global run wrote (its folder: the newest checkpoint is used).")
-    if not cfg.get('data_hr'): raise ConfigError("--stage patch needs --data_hr DIR: the high-resolution images to take patches from.")
-    hr = _open_images(cfg['data_hr'], '--data_hr', cfg.get('strict')); sizes = _image_sizes(hr)
-    smax, smin = cfg['scale_max'], cfg['scale_min']
-    if not 0 < smax <= 1: raise ConfigError(f"--scale_max must be in (0, 1] (1 = patches at the image's full size p), got {smax}")
-    if smin is not None and not 0 < smin <= smax: raise ConfigError(f"--scale_min must be in (0, scale_max={smax}], got {smin}")
-    for s in cfg['scales'] or []:
-        if not 0 < s <= 1: raise ConfigError(f"--scales are values s = p/size in (0, 1], got {s}")
-    usable = _usable_patch_sources(cfg, hr)
-    cfg['n_hr'], cfg['_hr_images'] = len(usable), ImageSubset(hr, usable)
-    if cfg['scale_mapping_min'] is None: cfg['scale_mapping_min'] = 1.
-    if cfg['scale_mapping_max'] is None: cfg['scale_mapping_max'] = float(max(max(min(s) for s in sizes) / p, 2.))
-    if cfg['scale_mapping_max'] <= cfg['scale_mapping_min']:
-        raise ConfigError(f"--scale_mapping_max ({cfg['scale_mapping_max']}) must exceed --scale_mapping_min ({cfg['scale_mapping_min']}).")
-    if cfg['scale_cond'] not in SCALE_CONDS:
-        raise ConfigError(f"--scale_cond must be one of {', '.join(SCALE_CONDS)}, got {cfg['scale_cond']!r}")
-    if cfg['scale_mapping_norm'] not in ('positive', 'zerocentered'):
-        raise ConfigError(f"--scale_mapping_norm must be 'positive' or 'zerocentered', got {cfg['scale_mapping_norm']!r}")
-    return cfg
-
-# %% ../nbs/09_train.ipynb #403d0904
-def check_config(cfg, world_size=1):
-    "Validate `cfg` against the files it names; returns a copy with data-derived values filled in. Raises `ConfigError` with a fix-it message."
-    cfg = dict(cfg); p = int(cfg['res'])
-    if cfg['stage'] not in STAGES: raise ConfigError(f"--stage must be 'global', 'patch' or 'pano', got {cfg['stage']!r}")
-    if not cfg.get('outdir'): raise ConfigError("--outdir: give the folder where the run writes checkpoints, logs and images.")
-    if p < 8 or p & (p - 1): raise ConfigError(f"res: the base size must be a power of two >= 8, got {p}")
-    B = int(cfg['batch'])
-    if B < 1 or B % world_size: raise ConfigError(f"--batch {B} must be a positive multiple of the number of processes ({world_size}).")
-    bg = B // world_size; mb = cfg['D_kwargs'].get('epilogue_kwargs', {}).get('mbstd_group_size', 4) or 1
-    if bg % min(mb, bg): raise ConfigError(f"--batch: {bg} images per process do not split into D's minibatch-std groups of {mb}; use a multiple of {mb}.")
-    if cfg['teacher_mode'] not in ('inverse', 'forward'): raise ConfigError(f"--teacher_mode must be 'inverse' or 'forward', got {cfg['teacher_mode']!r}")
-    _check_ranges(cfg)                                      # again: a resumed run's config did not come through make_config
-    lr = _open_images(cfg['data'], '--data', cfg.get('strict'))
-    n_lr = sum(min(s) >= 0.75 * p for s in _image_sizes(lr))       # LowResDataset's rule (min_frac 0.75)
-    if n_lr < cfg['min_images']:
-        raise ConfigError(f"--data: only {n_lr} of {len(lr)} images in {cfg['data']!r} are at least {0.75 * p:g} px on their short side "
-                          f"(need {cfg['min_images']}); add images, or lower --min_images.")
-    cfg['n_lr'], cfg['_lr_images'] = n_lr, lr                     # the Trainer reuses the checked sets (each skip reported once)
-    cfg = _check_panorama(cfg, lr)
-    if cfg['stage'] == 'patch': cfg = _check_patch_stage(cfg)
-    if cfg.get('lpips'):
-        try: load_lpips(cfg['lpips'])
-        except FileNotFoundError as e: raise ConfigError(f"--lpips: {e}") from None
-    if cfg.get('resume') and not Path(cfg['resume']).expanduser().exists():
-        raise ConfigError(f"--resume: {cfg['resume']!r} does not exist; pass a checkpoint file or a run folder.")
-    return cfg
-
-# %% ../nbs/09_train.ipynb #125dd73b
-RUN_FILES = ('config.json', 'log.jsonl', 'loss.png', 'reals.png', 'grids')
-
-def run_files(folder):
-    "What runs left in `folder`: checkpoints (and temporary files of interrupted writes) and `RUN_FILES`."
-    f = Path(folder).expanduser()
-    if not f.is_dir(): return []
-    return sorted({*f.glob('ckpt-*.pt'), *f.glob('.ckpt-*.pt.tmp*'), *(f / n for n in RUN_FILES if (f / n).exists())})
-
-def check_outdir(outdir, resume_run=False, run_id=None, overwrite=False):
-    "Refuse to mix runs: a new run needs a new or empty `outdir` (or `overwrite`); a resumed run (`resume_run`, id `run_id`) a folder without other runs' checkpoints."
-    out = Path(outdir).expanduser()
-    if out.exists() and not out.is_dir(): raise ConfigError(f"--outdir: {str(out)!r} is a file; pass a folder for the run")
-    if resume_run:
-        if overwrite: raise ConfigError("--overwrite starts a new run and --resume continues one; pass only one of them")
-        other = sorted(p.name for p in out.glob('ckpt-*.pt') if (i := checkpoint_info(p)) is not None and i['run_id'] != run_id)
-        if other: raise ConfigError(f"--outdir: {str(out)!r} holds checkpoints of another run ({', '.join(other[:3])}); "
-                                    "resume in the run's own folder (leave out --outdir) or in an empty one")
-        return out
-    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if entries and not overwrite:
-        raise ConfigError(f"--outdir: {str(out)!r} is not empty ({len(entries)} entries: {', '.join(entries[:3])}"
-                          f"{', ...' if len(entries) > 3 else ''}); a new run needs its own folder. Pass a new --outdir, "
-                          f"--resume {out} to continue the run there, or --overwrite to delete its run files and start again.")
-    return out
-
-def clear_run(folder):
-    "Delete `run_files(folder)` (what `--overwrite` does before a new run); other files stay. Returns the deleted paths."
-    gone = run_files(folder)
-    for p in gone: shutil.rmtree(p) if p.is_dir() else p.unlink()
-    return gone
-
 
 # %% ../nbs/09_train.ipynb #fe51e23c
 class NonFiniteLossError(FloatingPointError):
@@ -609,38 +393,6 @@ def _ops_context(name, precision='fp32', device='cpu', say=print):
     if name == 'keep': return nullcontext()
     if name == 'auto': name = 'fast' if 'fast' in ops.available_impls() else ops.get_impl()
     return ops.use_impl(name)
-
-# %% ../nbs/09_train.ipynb #d8180b80
-RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops', 'precision')
-
-def prepare_config(world_size=1, overwrite=False, **options):
-    "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides, in the folder given). Returns `(cfg, ckpt_or_None)`."
-    resume = options.get('resume')
-    if resume:
-        try: ck = load_checkpoint(resume)
-        except (FileNotFoundError, ValueError) as e: raise ConfigError(f"--resume: {e}") from None
-        cfg = dict(ck['config']); cfg['resume'] = ck['path']
-        ignored = []
-        for k, v in options.items():
-            if v is None or k == 'resume': continue
-            if k in RESUMABLE_OVERRIDES: cfg[k] = v
-            elif k in cfg and cfg[k] != v and k in DEFAULTS: ignored.append(f"--{k} {v!r} (checkpoint: {cfg[k]!r})")
-        if ignored: print("resume: keeping the checkpoint's settings, ignoring " + ', '.join(ignored))
-        src = Path(resume).expanduser()
-        if not options.get('outdir'): cfg['outdir'] = str(src if src.is_dir() else src.parent)   # where it is now
-        check_outdir(cfg['outdir'], resume_run=True, run_id=ck.get('run_id'), overwrite=overwrite)
-        cfg = check_config(cfg, world_size)
-        return cfg, ck
-    cfg = check_config(make_config(**options), world_size)
-    check_outdir(cfg['outdir'], overwrite=overwrite)
-    if cfg['stage'] == 'patch':
-        try: t = load_checkpoint(cfg['teacher'])
-        except (FileNotFoundError, ValueError) as e: raise ConfigError(f"--teacher: {e}") from None
-        if t['stage'] != 'global': raise ConfigError(f"--teacher: {cfg['teacher']!r} is a stage {t['stage']!r} checkpoint; pass a --stage global one.")
-        if t['G_kwargs']['img_resolution'] != cfg['res']:
-            raise ConfigError(f"--teacher: it renders {t['G_kwargs']['img_resolution']} px but this run's base size is {cfg['res']} px; use the teacher's --preset.")
-        cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
-    return cfg, None
 
 # %% ../nbs/09_train.ipynb #de66ec71
 TRAINERS = {}   # stage -> its Trainer subclass, for stages a later module defines (`13_panorama` registers 'pano')

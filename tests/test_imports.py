@@ -23,6 +23,7 @@ MAIN = {
     'cylinder': 5,                 # the 360-degree input and generator (a generator subclass) and panorama rendering
     'data': 6, 'patches': 6,
     'losses': 7,
+    'config': 8,                   # a run's options, checked before any work, and resuming (08a_config); training reads it
     'train': 9,
     'render': 10,
     'metrics': 11, 'widgets': 11, 'invert': 11, 'demo': 11,
