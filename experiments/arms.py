@@ -348,6 +348,7 @@ def main(argv=None):
     ap.add_argument('--eval_device', default='cpu', help="where evaluation renders and bootstraps ('cuda' is many times faster)")
     ap.add_argument('--eval_to', default=None, help='write each evaluation to DIR/<arm>_seed<s>.pt instead of the results (parallel processes; no floor, no figures)')
     ap.add_argument('--eval_from', default=None, help='take evaluations from DIR/<arm>_seed<s>.pt (written by --eval_to) instead of computing them')
+    ap.add_argument('--import_only', action='store_true', help='with --eval_from: store the evaluations found there, compute no others')
     ap.add_argument('--max_minutes', type=float, default=None, help='stop each training run (with a checkpoint) after this much wall time; rerun to continue')
     a = ap.parse_args(argv)
     a.train_only = a.train_only or a.stage1_only
@@ -442,6 +443,9 @@ def main(argv=None):
         feats = InceptionFeatures(a.inception)
 
     for seed in seeds:
+        s1 = out / f'seed{seed}' / 'stage1'
+        if a.import_only and not (s1.is_dir() and list_checkpoints(s1)):
+            log(f'seed {seed}: no stage-1 run (--import_only): skipped'); continue
         log(f'seed {seed}: stage 1, {a.kimg1} kimg')
         ck1, sec = run_stage(out / f'seed{seed}' / 'stage1', stage='global', preset='demo', seed=seed, data=str(data / 'lr'),
                              kimg=a.kimg1, snap=a.snap1, keep=2, device=a.device, max_minutes=a.max_minutes)
@@ -452,6 +456,8 @@ def main(argv=None):
         if a.stage1_only: continue
         for arm in arms:
             log(f'seed {seed}: ({arm}) {ARMS[arm][0]}')
+            if a.import_only and not (Path(a.eval_from) / f'{FOLDER[arm]}_seed{seed}.pt').is_file():
+                log(f'seed {seed}: ({arm}) no evaluation in {a.eval_from} yet (--import_only): skipped'); continue
             ck, sec = train_arm(arm, seed, out, data, ck1, a)
             if sec: T[f'{arm}/seed{seed}'] = round(T.get(f'{arm}/seed{seed}', 0.) + sec, 1)
             if a.train_only: continue
