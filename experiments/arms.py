@@ -5,6 +5,11 @@
     OMP_NUM_THREADS=1 .venv/bin/python experiments/arms.py --quick      # a smoke test of the whole path (minutes)
     make experiment                                                      # the full run in the background, resumable
 
+In parallel: `--seeds S --stage1_only` trains one seed's stage 1 (one process per seed); `--train_only --arms A
+--seeds S` one (arm, seed); `--eval_to DIR` writes each evaluation to a file instead of the results (one process
+per run; `--eval_device cuda` renders and bootstraps on a GPU), and `--eval_from DIR --import_only` gathers them
+into the results. `experiments/arms_gpu.py` uses these to train and evaluate every arm side by side on one GPU.
+
 Data: the synthetic scene family of `07_data` (`make_synthetic_set(seed=0, max_factor=10)`: 1000 scenes at the 32 px
 base size, 160 others at native 2x..10x, 64..315 px), the same for every training seed. Why 10x and not the library's
 default 8x: with 8x the largest short side of the 160 is 253 px, so no image allows the 1/8 scale (a 256 px target,
