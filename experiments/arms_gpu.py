@@ -99,6 +99,7 @@ def train(a):
     logs.close()
     write_tars(items, out, 'runs')
     say('packed: ' + ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
+    (out / 'TRAINED').write_text(f'{len(finished)} of {len(jobs)} runs finished\n')
     if a.eval_minutes > 0: evaluate_all(a, work, out, finished, env, t0)
     say(f'done in {(time.time() - t0) / 60:.1f} min')
     (out / 'DONE').write_text(f'{len(finished)} of {len(jobs)} runs finished\n')
@@ -155,6 +156,23 @@ def evaluate_all(a, work, out, runs, env, t0):
         ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
 
 
+def collect(a):
+    "On the device, from a second command: wait for the detached run's TRAINED, copy its runs to `a.out`, then copy the evaluations written by `a.deadline` seconds."
+    src, out, t0 = Path(a.src), Path(a.out), time.time()
+    while not (src / 'TRAINED').exists():
+        if time.time() - t0 > a.deadline: say('no TRAINED marker in time'); break
+        time.sleep(3)
+    for f in sorted(src.glob('runs-*.tar')) + sorted(src.glob('logs.tar.gz')): shutil.copy2(f, out / f.name)
+    while not (src / 'DONE').exists() and time.time() - t0 < a.deadline: time.sleep(3)
+    if (src / 'DONE').exists():
+        for f in sorted(src.glob('evals-*.tar')) + sorted(src.glob('eval_logs.tar.gz')): shutil.copy2(f, out / f.name)
+    else:                                            # still evaluating: take what is written
+        files = sorted((Path(a.work) / 'evals').glob('*.pt')) if (Path(a.work) / 'evals').is_dir() else []
+        write_tars([(f'evals/{f.name}', f.read_bytes()) for f in files], out, 'evals')
+        say(f'deadline: {len(files)} evaluations written so far')
+    say('collected: ' + ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
+
+
 def unpack(a):
     "Extract the runs (and logs) into `a.outdir` (out/arms), beside the stage-1 runs; a later `make experiment` evaluates."
     src, dest = Path(a.files), Path(a.outdir)
@@ -177,9 +195,11 @@ def main():
     p.add_argument('--kimg1', type=float, default=40.); p.add_argument('--kimg2', type=float, default=20.)
     p.add_argument('--eval_minutes', type=float, default=0., help='evaluate the finished runs there until this many minutes after the start (0: no)')
     p.add_argument('--n_eval', type=int, default=128)
+    p = sub.add_parser('collect'); p.add_argument('--src', required=True); p.add_argument('--out', required=True)
+    p.add_argument('--work', default='/tmp/arms_gpu'); p.add_argument('--deadline', type=float, default=540, help='seconds')
     p = sub.add_parser('unpack'); p.add_argument('files'); p.add_argument('--outdir', default='out/arms')
     a = ap.parse_args()
-    dict(**{'pack-inputs': pack_inputs, 'train': train, 'unpack': unpack})[a.cmd](a)
+    dict(**{'pack-inputs': pack_inputs, 'train': train, 'collect': collect, 'unpack': unpack})[a.cmd](a)
 
 
 if __name__ == '__main__':
