@@ -62,6 +62,8 @@ def train(a):
     src, work, out = Path(a.src).resolve(), Path(a.work), Path(a.out)
     shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True); out.mkdir(parents=True, exist_ok=True)
     os.symlink(src / 'data', work / 'data')
+    here = ROOT / 'out' / 'arms' / 'data'      # the stage-1 configs name their data relative to the repo (out/arms/data/lr): a+ resumes with it
+    if not here.exists(): here.parent.mkdir(parents=True, exist_ok=True); os.symlink(src / 'data', here)
     seeds = [int(s) for s in a.seeds.split(',')]
     for s in seeds: shutil.copytree(src / f'seed{s}' / 'stage1', work / f'seed{s}' / 'stage1')
     say(f"torch {torch.__version__}, cuda {torch.cuda.is_available()}, {os.cpu_count()} CPUs")
