@@ -106,6 +106,9 @@ def _weighted_w1(order_ids, gaps, W, chunk=4):
     (the weight of each image: + for set A, - for set B, each set summing to 1). `order_ids` `[C, 2M]`: the image id of
     each merged projection in sorted order, per projection; `gaps` `[C, 2M-1]`: the sorted projections' differences.
     W1 of one projection = sum over gaps of |CDF_A - CDF_B| x gap, the CDF difference being a cumulative sum."""
+    if order_ids.device.type == 'cpu':           # on a CPU numpy's gather and cumsum, one weighting at a time, are faster
+        oi, gp = np.ascontiguousarray(order_ids[:, :-1].numpy().astype(np.int32)), gaps.numpy()
+        return torch.tensor([float(np.mean(np.sum(np.abs(np.cumsum(w[oi], axis=1)) * gp, axis=1))) for w in W.numpy()])
     oi = order_ids[:, :-1]
     return torch.cat([(Wc[:, oi].cumsum(-1).abs_() * gaps).sum(-1).mean(-1) for Wc in W.split(chunk)])
 
@@ -137,7 +140,9 @@ def swd_bootstrap(real, fake, counts_r, counts_f, normalize='each', seed=0, nhoo
             t = torch.randn(da.shape[1], dirs, generator=gen); th.append(t / t.norm(dim=0, keepdim=True))
         th = torch.cat(th, 1).to(device)                                       # [D, repeats*dirs]
         proj = (torch.cat([da, db]).to(device) @ th).T                          # [cols, 2M]
-        sp, order = torch.sort(proj, dim=1, stable=True)
+        if proj.device.type == 'cpu':                                          # numpy's stable argsort is ~3x torch's here
+            order = torch.from_numpy(np.argsort(proj.numpy(), axis=1, kind='stable')); sp = torch.take_along_dim(proj, order, 1)
+        else: sp, order = torch.sort(proj, dim=1, stable=True)
         gaps = sp.diff(dim=1); del sp, proj
         M = len(da); k = M // N
         ids = torch.cat([torch.arange(M, device=device) // k, N + torch.arange(M, device=device) // k])   # image of each descriptor
