@@ -61,6 +61,7 @@ bench: env
 
 # issue 18's experiment (experiments/arms.py): 7 arms x 3 training seeds, many CPU hours. Runs in the background with one
 # thread, logging to out/arms/experiment.log; writes experiments/arms/ after every evaluation. Re-running resumes.
+# EXPERIMENT_ARGS='--jobs 2': two processes at a time (both cores; about half the wall time, about 12 h on 2 cores).
 EXPERIMENT_ARGS ?=
 experiment: env
 	@mkdir -p out/arms

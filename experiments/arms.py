@@ -8,7 +8,10 @@
 In parallel: `--seeds S --stage1_only` trains one seed's stage 1 (one process per seed); `--train_only --arms A
 --seeds S` one (arm, seed); `--eval_to DIR` writes each evaluation to a file instead of the results (one process
 per run; `--eval_device cuda` renders and bootstraps on a GPU), and `--eval_from DIR --import_only` gathers them
-into the results. `experiments/arms_gpu.py` uses these to train and evaluate every arm side by side on one GPU.
+into the results. `--jobs N` does all of that itself: stage 1 of every seed, every (arm, seed) run, every missing
+evaluation, N processes at a time, then the results (`make experiment EXPERIMENT_ARGS='--jobs 2'` uses both cores of a
+2-core machine, about half the wall time). `experiments/arms_gpu.py` uses the same flags to train and evaluate every
+arm side by side on one GPU.
 
 Data: the synthetic scene family of `07_data` (`make_synthetic_set(seed=0, max_factor=10)`: 1000 scenes at the 32 px
 base size, 160 others at native 2x..10x, 64..315 px), the same for every training seed. Why 10x and not the library's
@@ -311,6 +314,47 @@ def crops_figure(rows, path, crop):
 
 
 # ---------------------------------------------------------------------------------------------- driver
+def run_pool(cmds, jobs, logdir):
+    "Run `(name, argv)` commands, at most `jobs` at a time, each logging to `logdir/name.txt`; returns the names that failed."
+    import subprocess
+    logdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'), PYTHONUNBUFFERED='1')
+    todo, running, failed = list(cmds), [], []
+    while todo or running:
+        while todo and len(running) < jobs:
+            name, argv = todo.pop(0)
+            running.append((name, subprocess.Popen([sys.executable, __file__, *argv], env=env, stdout=open(logdir / f'{name}.txt', 'w'),
+                                                   stderr=subprocess.STDOUT)))
+        time.sleep(2)
+        for name, pr in list(running):
+            if pr.poll() is not None:
+                running.remove((name, pr)); log(f'{name}: exit {pr.returncode}')
+                if pr.returncode: failed.append(name)
+    return failed
+
+
+def parallel_phases(a, out, seeds, arms, results):
+    """`--jobs N`: stage 1 of every seed, then every (arm, seed) run, then every evaluation not yet in the results, each
+    in its own process, N at a time; the evaluations go to `out/evals` and the caller stores them (`--import_only`)."""
+    common = ['--outdir', str(out), '--kimg1', str(a.kimg1), '--kimg2', str(a.kimg2), '--hr_max_factor', str(a.hr_max_factor),
+              '--max_zoom', str(a.max_zoom), '--n_eval', str(a.n_eval), '--n_cons', str(a.n_cons), '--n_patch', str(a.n_patch),
+              '--boot', str(a.boot), '--device', a.device, '--eval_device', a.eval_device] + (['--quick'] if a.quick else [])
+    res = lambda name: ['--results', str(out / 'jobs' / name)]
+    logs = out / 'logs'
+    log(f'--jobs {a.jobs}: stage 1 of seeds {seeds}')
+    bad = run_pool([(f'stage1_seed{s}', common + res(f'stage1_seed{s}') + ['--seeds', str(s), '--stage1_only']) for s in seeds], a.jobs, logs)
+    runs = [(arm, s) for s in seeds for arm in arms if f'stage1_seed{s}' not in bad]
+    log(f'--jobs {a.jobs}: training {len(runs)} runs')
+    bad += run_pool([(f'train_{FOLDER[arm]}_seed{s}', common + res(f'train_{FOLDER[arm]}_seed{s}') + ['--seeds', str(s), '--arms', arm, '--train_only'])
+                     for arm, s in runs], a.jobs, logs)
+    todo = [(arm, s) for arm, s in runs if f'train_{FOLDER[arm]}_seed{s}' not in bad and (a.reeval or str(s) not in results['runs'].get(arm, {}))
+            and not (out / 'evals' / f'{FOLDER[arm]}_seed{s}.pt').is_file()]
+    log(f'--jobs {a.jobs}: evaluating {len(todo)} runs')
+    bad += run_pool([(f'eval_{FOLDER[arm]}_seed{s}', common + res(f'eval_{FOLDER[arm]}_seed{s}') + ['--seeds', str(s), '--arms', arm, '--eval_to', str(out / 'evals')])
+                     for arm, s in todo], a.jobs, logs)
+    if bad: log(f'--jobs {a.jobs}: failed: {bad} (their logs are in {logs}); rerun to retry')
+
+
 def parse_arms(s):
     alias = {v: k for k, v in FOLDER.items()}
     arms = [alias.get(v.strip(), v.strip()) for v in s.split(',') if v.strip()]
@@ -359,6 +403,7 @@ def main(argv=None):
     ap.add_argument('--eval_to', default=None, help='write each evaluation to DIR/<arm>_seed<s>.pt instead of the results (parallel processes; no floor, no figures)')
     ap.add_argument('--eval_from', default=None, help='take evaluations from DIR/<arm>_seed<s>.pt (written by --eval_to) instead of computing them')
     ap.add_argument('--import_only', action='store_true', help='with --eval_from: store the evaluations found there, compute no others')
+    ap.add_argument('--jobs', type=int, default=1, help='run this many training and evaluation processes at once (one thread each); 1: all in this process')
     ap.add_argument('--max_minutes', type=float, default=None, help='stop each training run (with a checkpoint) after this much wall time; rerun to continue')
     a = ap.parse_args(argv)
     a.train_only = a.train_only or a.stage1_only
@@ -447,6 +492,9 @@ def main(argv=None):
                                 for nm in NORMS}
             results['real_spectrum'] = {str(s): [v.tolist() for v in image_spectrum(real[s])] for s in (128, 256)}
         T['heldout_and_floor'] = round(T.get('heldout_and_floor', 0.) + time.time() - t0, 1)
+    if a.jobs > 1 and not (a.train_only or a.eval_to or a.eval_from):
+        parallel_phases(a, out, seeds, arms, results)
+        a.eval_from, a.import_only = str(out / 'evals'), True
     feats = None
     if a.inception:
         from anyres_nb.metrics import InceptionFeatures
