@@ -291,7 +291,8 @@ def swd_figure(results, path):
         for j, (arm, r) in enumerate(summ.items()):
             m = np.array([r[nm][str(s)]['mean'] for s in SIZES]); ci = np.array([r[nm][str(s)]['ci'] for s in SIZES])
             x = np.array(SIZES) * (1 + 0.012 * (j - len(summ) / 2))
-            ax.errorbar(x, m, yerr=[m - ci[:, 0], ci[:, 1] - m], marker='o', ms=3, capsize=2, label=f"({arm}) n={len(r['seeds'])}")
+            yerr = np.clip([m - ci[:, 0], ci[:, 1] - m], 0, None)    # a bootstrap interval can sit wholly above the point value
+            ax.errorbar(x, m, yerr=yerr, marker='o', ms=3, capsize=2, label=f"({arm}) n={len(r['seeds'])}")
         fl = results.get('floor', {}).get(nm)
         if fl: ax.plot(SIZES, [fl[str(s)] for s in SIZES], 'k--', lw=1, label='real vs real')
         ax.set_xscale('log', base=2); ax.set_xticks(SIZES, [f"{s}\n{s / 32:g}x" for s in SIZES])
