@@ -118,27 +118,17 @@ def write_tars(items, out, stem):
     if tf: tf.close()
 
 
-def _scene(job):
-    from anyres_nb.data import render_scene
-    return render_scene(*job)
-
-
 def evaluate_all(a, work, out, runs, env, t0):
     """The finished runs' evaluations, one process each on the GPU (`arms.py --eval_to`), after the held-out scenes
     are rendered once with every CPU; each evaluation comes back as `evals-N.tar` for `arms.py --eval_from`."""
-    import numpy as np, torch
+    import torch
     from concurrent.futures import ProcessPoolExecutor
-    from arms import SIZES, FOLDER
-    from controlled import EVAL_SEED0
+    from arms import SIZES
+    from controlled import EVAL_SEED0, heldout
     t1 = time.time(); n = a.n_eval
-    jobs = [(EVAL_SEED0 + off + j, s) for off in (0, 100_000) for s in SIZES for j in range(n)]
-    with ProcessPoolExecutor(os.cpu_count()) as ex: imgs = list(ex.map(_scene, jobs, chunksize=8))
-    sets, i = [], 0
-    for off in (0, 100_000):
-        d = {}
-        for s in SIZES: d[s] = torch.from_numpy(np.stack(imgs[i:i + n])).permute(0, 3, 1, 2).contiguous(); i += n
-        sets.append(d)
-    torch.save(tuple(sets), work / f'heldout_n{n}.pt')
+    with ProcessPoolExecutor(os.cpu_count()) as ex:     # the same sets arms.py caches, rendered with every CPU
+        sets = tuple(heldout(n, SIZES, EVAL_SEED0 + off, lambda f, xs: ex.map(f, xs, chunksize=4)) for off in (0, 100_000))
+    torch.save(sets, work / f'heldout_n{n}.pt')
     say(f'held-out scenes rendered in {time.time() - t1:.0f} s; evaluating {len(runs)} runs')
     procs = []
     for arm, s, name in runs:

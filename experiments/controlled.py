@@ -73,9 +73,12 @@ def run_stage(outdir, **opts):
     return str(path), time.time() - t0
 
 
-def heldout(n, sizes, seed0=EVAL_SEED0):
-    "Held-out scenes rendered natively at each size: {size: uint8 NCHW}."
-    return {s: torch.from_numpy(np.stack([render_scene(seed0 + j, s) for j in range(n)])).permute(0, 3, 1, 2).contiguous()
+def _scene(job): return render_scene(*job)
+
+
+def heldout(n, sizes, seed0=EVAL_SEED0, map_fn=map):
+    "Held-out scenes rendered natively at each size: {size: uint8 NCHW}. `map_fn`: e.g. a process pool's `map`, to render in parallel."
+    return {s: torch.from_numpy(np.stack(list(map_fn(_scene, [(seed0 + j, s) for j in range(n)])))).permute(0, 3, 1, 2).contiguous()
             for s in sizes}
 
 

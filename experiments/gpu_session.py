@@ -12,6 +12,9 @@ Exit status 3 when the smoke test fails (nothing else is run)."""
 import argparse, io, json, os, subprocess, sys, tarfile, time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from arms_gpu import write_tars          # (name, bytes) items into tars of at most 15.5 MB
+
 ROOT = Path(__file__).resolve().parents[1]
 LR2 = ['--glr', '0.005', '--dlr', '0.004']
 ARMS = {   # name: (stage, extra arguments); stage 2 arms start from --teacher
@@ -73,13 +76,7 @@ def pack(a, work, names, out):
         b = io.BytesIO(); torch.save(dict(G_kwargs=G_kwargs, G_ema=snaps), b)
         items.append((f'{n}/G_ema_snapshots.pt', b.getvalue()))
     logs.close()
-    k, size, tf = 0, 0, None
-    for name, data in items:
-        if tf is None or size + len(data) > 15.5e6:
-            if tf: tf.close()
-            k += 1; size = 0; tf = tarfile.open(out / f'runs-{k}.tar', 'w')
-        ti = tarfile.TarInfo(name); ti.size = len(data); tf.addfile(ti, io.BytesIO(data)); size += len(data)
-    if tf: tf.close()
+    write_tars(items, out, 'runs')
     say('packed: ' + ', '.join(f'{p.name} {p.stat().st_size / 1e6:.1f} MB' for p in sorted(out.iterdir())))
 
 
