@@ -68,8 +68,8 @@ def run_stage(outdir, **opts):
             log(f"{outdir.name}: already at {ck['kimg']:.2f} kimg, not retrained"); return ck['path'], 0.
         log(f"{outdir.name}: resuming at {ck['kimg']:.2f} kimg")
         path = train(resume=str(outdir), progress=False, kimg=opts['kimg'], **{k: opts[k] for k in ('device', 'max_minutes') if k in opts})
-    else:
-        path = train(outdir=str(outdir), progress=False, **opts)
+    else:  # a folder without a checkpoint (a run stopped before its first snapshot) holds nothing to keep: start it again
+        path = train(outdir=str(outdir), progress=False, overwrite=outdir.is_dir(), **opts)
     return str(path), time.time() - t0
 
 
