@@ -50,3 +50,14 @@ with ops.use_impl('ref'): print(f'{t(gd_step, 5) * 1000:.0f} ms')
 with profile(activities=[ProfilerActivity.CPU]) as prof:
     for _ in range(3): gd_step()
 print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+# the modulated convolution's hand-written backward against autograd's, alternating rounds (medians)
+import statistics
+import anyres_nb.fastops as fastops
+ts = {True: [], False: []}
+for _ in range(5):
+    for hb in (True, False):
+        fastops.HAND_BACKWARD = hb; ts[hb].append(t(gd_step, 3))
+fastops.HAND_BACKWARD = True
+hand, auto = statistics.median(ts[True]) * 1000, statistics.median(ts[False]) * 1000
+print(f'G+D step, default ops: hand-written modulated-convolution backward {hand:.0f} ms, autograd\'s {auto:.0f} ms ({auto / hand:.2f}x)')
