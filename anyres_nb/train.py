@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy, io, json, math, os, sys, time, shutil, warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import torch
@@ -157,13 +158,54 @@ def _build_optimisers(self: Trainer):
 
 # %% ../nbs/09_train.ipynb #8b85a243
 @patch
-def _real_batch(self: Trainer, kind):
+def _batch_kind(self: Trainer, step):
+    "'patch' with probability 1 - base_probability in stage 2 (one draw seeded by `step`, the same on every process), else 'base'."
+    shared = step_generator(self.cfg['seed'], 10**6, step)
+    patch = self.stage == 'patch' and float(torch.rand([], generator=shared)) >= self.cfg['base_probability']
+    return 'patch' if patch else 'base'
+
+@patch
+def _real_keys(self: Trainer, kind, peek=False):
+    "The dataset keys of the next real batch, taken from the index streams (`peek`: from copies, which leave them where they are)."
     n = self.batch_gpu
+    if kind == 'base': return (copy.deepcopy(self.lr_stream) if peek else self.lr_stream).take(n)
+    it = self._patch_iter
+    if peek:
+        s = self.patch_sampler
+        it = iter(PatchIndexSampler(self.patches, seed=s.seed, start=s.step, rank=s.rank, world_size=s.world_size, shuffle=s.shuffle))
+    return [next(it) for _ in range(n)]
+
+@patch
+def _load_real(self: Trainer, kind, keys):
+    "Decode, crop and resample the images of `keys`: uint8 `[n, 3, p, p]` and the window of each `[n, 3, 3]` (identity for 'base')."
     if kind == 'base':
-        imgs = [torch.as_tensor(np.asarray(self.lr[i][0])) for i in self.lr_stream.take(n)]
-        return torch.stack(imgs), torch.eye(3).repeat(n, 1, 1)
-    items = [self.patches[next(self._patch_iter)] for _ in range(n)]
+        return torch.stack([torch.as_tensor(np.asarray(self.lr[i][0])) for i in keys]), torch.eye(3).repeat(len(keys), 1, 1)
+    items = [self.patches[k] for k in keys]
     return torch.stack([torch.as_tensor(it[0]) for it in items]), torch.stack([torch.as_tensor(it[1]) for it in items]).float()
+
+
+# %% ../nbs/09_train.ipynb #d7f7f7d9
+Trainer.prefetch = True     # load the next step's real batch on a background thread
+
+@patch
+def _real_batch(self: Trainer, kind):
+    "This step's real batch: the one loaded in the background during the previous step when its keys match, else loaded now."
+    keys = self._real_keys(kind)
+    pre, self._prefetched = getattr(self, '_prefetched', None), None
+    if pre is not None and pre[0] == kind and pre[1] == keys:
+        self.prefetch_hits = getattr(self, 'prefetch_hits', 0) + 1; return pre[2].result()
+    return self._load_real(kind, keys)
+
+@patch
+def _prefetch_next(self: Trainer):
+    "Start loading the next step's real batch on the loader thread (when `prefetch`), while this step computes."
+    if not self.prefetch: return
+    if getattr(self, '_loader', None) is None: self._loader = ThreadPoolExecutor(1, thread_name_prefix='anyres-loader')
+    kind = self._batch_kind(self.step + 1); keys = self._real_keys(kind, peek=True)
+    if kind == 'patch':                              # the annealing progress the next step will read: after this step's images
+        keys = [(i, s, (self.nimg + self.cfg['batch']) / 1000) for i, s, _ in keys]
+    self._prefetched = (kind, keys, self._loader.submit(self._load_real, kind, keys))
+
 
 # %% ../nbs/09_train.ipynb #3c59d3e3
 @patch
@@ -188,10 +230,9 @@ def train_step(self: Trainer):
     "One iteration (G, D, lazy R1, EMA). Returns the step's stats (floats)."
     c, dev, n = self.cfg, self.device, self.batch_gpu
     torch.manual_seed(step_seed(c['seed'], self.rank, self.step, 0))
-    shared = step_generator(c['seed'], 10**6, self.step)                # same draw on every process
-    kind = 'base'
-    if self.stage == 'patch' and float(torch.rand([], generator=shared)) >= c['base_probability']: kind = 'patch'  # P(patch) = 1 - p_base
+    kind = self._batch_kind(self.step)                                  # P(patch) = 1 - p_base in stage 2
     real_u8, T = self._real_batch(kind)                                 # x ~ data, T: the window of each x (identity for 'base')
+    self._prefetch_next()                                               # the next step's batch loads while this one computes
     real, T = _to_float_img(real_u8, dev), T.to(dev)
     Tg = T if self.stage == 'patch' else None
     g = step_generator(c['seed'], self.rank, self.step, 1)

@@ -6,8 +6,9 @@ Makes a small synthetic set in a temporary folder, trains a few stage-1 steps, s
 uses as its teacher, then times `--steps` iterations of each stage per ops implementation after two warm-up steps
 (snapshots and logging excluded). Stage 2's step is also split: the teacher's forward, the warp of the teacher
 loss (`patch_into_frame` / `frame_into_patch`, forward only: their backward is inside G's backward) and the
-patch loader (`Trainer._real_batch`, which runs in the training process, on the critical path), each timed
-where it is called. Prints one line per stage and implementation, then the ratios."""
+patch loader (`Trainer._real_batch`: the time the step waits for its batch, which is loaded on a background thread
+during the step before), each timed where it is called; then stage 2 with that prefetching off and on. Prints one
+line per stage and implementation, then the ratios."""
 import argparse, tempfile, time
 from pathlib import Path
 import torch
@@ -40,7 +41,7 @@ def stage2_timers(tr):
     tm = Timers()
     tr.teacher.forward = tm.wrap('teacher forward', tr.teacher.forward)
     for f in ('patch_into_frame', 'frame_into_patch'): setattr(L, f, tm.wrap('warp (teacher loss)', getattr(L, f)))
-    tr._real_batch = tm.wrap('patch loader', tr._real_batch)
+    tr._real_batch = tm.wrap('wait for the real batch', tr._real_batch)
     return tm
 
 
@@ -79,6 +80,18 @@ def main():
             for st, s in (('stage 1 (global)', s1), ('stage 2 (patch + teacher)', s2)):
                 print(f"ops {name!r:7s} {st:26s} {1 / s:6.2f} it/s   {B / s * 3.6:7.1f} kimg/h   ({s:.3f} s/it)", flush=True)
             print('    stage 2 parts per step: ' + ', '.join(f'{k} {v / a.steps * 1e3:.0f} ms' for k, v in tm.t.items()), flush=True)
+        # the loader off the critical path: stage 2 (default ops) with prefetching off and on, alternating rounds
+        pf, wait = {False: [], True: []}, {False: [], True: []}
+        for _ in range(3):
+            for on in (False, True):
+                Trainer.prefetch = on
+                t2 = Trainer(cfg2, verbose=False); tm = Timers(); t2._real_batch = tm.wrap('wait', t2._real_batch)
+                pf[on].append(time_steps(t2, a.steps, 'auto', timers=tm)); wait[on].append(tm.t['wait'] / a.steps)
+        Trainer.prefetch = True
+        med = lambda v: sorted(v)[len(v) // 2]
+        print(f"stage 2, default ops, the real batch loaded in the step / prefetched on a thread: {med(pf[False]):.3f} / "
+              f"{med(pf[True]):.3f} s/it (medians of 3 rounds; the step waits {med(wait[False]) * 1e3:.1f} / "
+              f"{med(wait[True]) * 1e3:.1f} ms for its batch)", flush=True)
     if 'ref' in res and len(res) > 1:
         other = [k for k in res if k != 'ref'][0]
         r1, r2 = res['ref'][0] / res[other][0], res['ref'][1] / res[other][1]
