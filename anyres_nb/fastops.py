@@ -347,8 +347,6 @@ def fast_modulated_conv2d(x, w, s, demodulate=True, padding=0, input_gain=None):
 # %% ../nbs/A1_fastops.ipynb #87717cc5
 HAND_BACKWARD = True    # the modulated convolution's hand-written backward (False: autograd's, for comparison)
 
-def _pair_list(p): return [p, p] if isinstance(p, int) else list(p)
-
 class _ModConv(torch.autograd.Function):
     "`y = d * conv(s * x, w)` for a batch (`d` may be None: no demodulation), with the backward derived above."
     @staticmethod
@@ -367,7 +365,7 @@ class _ModConv(torch.autograd.Function):
             if need[3]: gd = (g * y).sum([2, 3]) / d                   # dL/dd = sum_hw g y0 = sum_hw g y / d
             g = g * d.view(N, -1, 1, 1)                                # dL/dy0 = d * g
         gxs, gw, _ = torch.ops.aten.convolution_backward(              # dL/d(s x) and dL/dw in one call
-            g, x * s.view(N, I, 1, 1), w, None, [1, 1], _pair_list(ctx.padding), [1, 1], False, [0, 0], 1,
+            g, x * s.view(N, I, 1, 1), w, None, [1, 1], list(_pair(ctx.padding, 'padding')), [1, 1], False, [0, 0], 1,
             [need[0] or need[1], need[2], False])
         gs = (gxs * x).sum([2, 3]) if need[1] else None                 # dL/ds = sum_hw x dL/d(s x)
         gx = gxs * s.view(N, I, 1, 1) if need[0] else None             # dL/dx = s dL/d(s x)

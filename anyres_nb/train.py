@@ -168,11 +168,8 @@ def _batch_kind(self: Trainer, step):
 def _real_keys(self: Trainer, kind, peek=False):
     "The dataset keys of the next real batch, taken from the index streams (`peek`: from copies, which leave them where they are)."
     n = self.batch_gpu
-    if kind == 'base': return (copy.deepcopy(self.lr_stream) if peek else self.lr_stream).take(n)
-    it = self._patch_iter
-    if peek:
-        s = self.patch_sampler
-        it = iter(PatchIndexSampler(self.patches, seed=s.seed, start=s.step, rank=s.rank, world_size=s.world_size, shuffle=s.shuffle))
+    if kind == 'base': return (copy.copy(self.lr_stream) if peek else self.lr_stream).take(n)
+    it = iter(copy.copy(self.patch_sampler)) if peek else self._patch_iter
     return [next(it) for _ in range(n)]
 
 @patch

@@ -9,7 +9,7 @@ loss (`patch_into_frame` / `frame_into_patch`, forward only: their backward is i
 patch loader (`Trainer._real_batch`: the time the step waits for its batch, which is loaded on a background thread
 during the step before), each timed where it is called; then stage 2 with that prefetching off and on. Prints one
 line per stage and implementation, then the ratios."""
-import argparse, tempfile, time
+import argparse, statistics, tempfile, time
 from pathlib import Path
 import torch
 
@@ -88,10 +88,9 @@ def main():
                 t2 = Trainer(cfg2, verbose=False); tm = Timers(); t2._real_batch = tm.wrap('wait', t2._real_batch)
                 pf[on].append(time_steps(t2, a.steps, 'auto', timers=tm)); wait[on].append(tm.t['wait'] / a.steps)
         Trainer.prefetch = True
-        med = lambda v: sorted(v)[len(v) // 2]
-        print(f"stage 2, default ops, the real batch loaded in the step / prefetched on a thread: {med(pf[False]):.3f} / "
-              f"{med(pf[True]):.3f} s/it (medians of 3 rounds; the step waits {med(wait[False]) * 1e3:.1f} / "
-              f"{med(wait[True]) * 1e3:.1f} ms for its batch)", flush=True)
+        print(f"stage 2, default ops, the real batch loaded in the step / prefetched on a thread: {statistics.median(pf[False]):.3f} / "
+              f"{statistics.median(pf[True]):.3f} s/it (medians of 3 rounds; the step waits {statistics.median(wait[False]) * 1e3:.1f} / "
+              f"{statistics.median(wait[True]) * 1e3:.1f} ms for its batch)", flush=True)
     if 'ref' in res and len(res) > 1:
         other = [k for k in res if k != 'ref'][0]
         r1, r2 = res['ref'][0] / res[other][0], res['ref'][1] / res[other][1]
