@@ -109,11 +109,48 @@ def _weighted_w1(order_ids, gaps, W, chunk=4):
     (the weight of each image: + for set A, - for set B, each set summing to 1). `order_ids` `[C, 2M]`: the image id of
     each merged projection in sorted order, per projection; `gaps` `[C, 2M-1]`: the sorted projections' differences.
     W1 of one projection = sum over gaps of |CDF_A - CDF_B| x gap, the CDF difference being a cumulative sum."""
-    if order_ids.device.type == 'cpu':           # on a CPU numpy's gather and cumsum, one weighting at a time, are faster
-        oi, gp = np.ascontiguousarray(order_ids[:, :-1].numpy().astype(np.int32)), gaps.numpy()
-        return torch.tensor([float(np.mean(np.sum(np.abs(np.cumsum(w[oi], axis=1)) * gp, axis=1))) for w in W.numpy()])
+    if order_ids.device.type == 'cpu':
+        if len(W) >= 16:                         # many weightings (the bootstrap): blocks of positions by matrix products
+            out = _weighted_w1_blocked(order_ids, gaps, W)
+            direct = _weighted_w1(order_ids, gaps, W[:2])        # checked on every call against the direct sum
+            assert torch.allclose(out[:2], direct.double(), rtol=1e-4, atol=1e-9), (out[:2], direct)
+            return out
+        oi, gp = np.ascontiguousarray(order_ids[:, :-1].numpy().astype(np.int32)), gaps.numpy()   # numpy's gather and
+        return torch.tensor([float(np.mean(np.sum(np.abs(np.cumsum(w[oi], axis=1)) * gp, axis=1))) for w in W.numpy()])   # cumsum are faster here
     oi = order_ids[:, :-1]
     return torch.cat([(Wc[:, oi].cumsum(-1).abs_() * gaps).sum(-1).mean(-1) for Wc in W.split(chunk)])
+
+
+def _weighted_w1_blocked(order_ids, gaps, W, K=64, rows=20000):
+    """`_weighted_w1` on a CPU for many weightings at once, exactly, 2-4x faster. The sorted positions of each projection
+    are cut into blocks of `K`. Where the CDF difference keeps one sign over a whole block (its value before the block,
+    O, plus the most negative partial sum of the block's weights stays >= 0, or O plus the most positive stays <= 0),
+    the block's sum of |CDF| x gap is +-(O x sum(gaps) + sum_k w_k x (gaps from k to the block's end)): linear in the
+    weights, so matrix products give it for every weighting at once. Only the blocks near a sign change (a few % when
+    the two sets differ, ~20 % when they are alike) are summed position by position."""
+    C, L = gaps.shape; n2 = W.shape[1]; nb = len(W)
+    nq = -(-L // K); pad = nq * K - L                                      # blocks per projection; the last one padded
+    ids = np.concatenate([order_ids[:, :-1].numpy().astype(np.int64), np.full((C, pad), n2)], 1).reshape(C * nq, K)
+    gp = np.concatenate([gaps.numpy(), np.zeros((C, pad), np.float32)], 1).reshape(C * nq, K)   # padding: id n2, weight 0
+    Wz = np.concatenate([W.numpy().astype(np.float32), np.zeros((nb, 1), np.float32)], 1)      # [nb, n2 + 1]
+    suffix = np.cumsum(gp[:, ::-1], 1)[:, ::-1]                            # gaps from position k to the block's end
+    flat = (np.arange(C * nq)[:, None] * (n2 + 1) + ids).ravel()
+    H = np.bincount(flat, minlength=C * nq * (n2 + 1)).reshape(C * nq, n2 + 1).astype(np.float32)    # ids per block
+    A = np.bincount(flat, weights=suffix.ravel(), minlength=C * nq * (n2 + 1)).reshape(C * nq, n2 + 1).astype(np.float32)
+    total = (Wz @ H.T).astype(np.float64)                                  # each block's sum of weights [nb, C*nq]
+    lowest = np.minimum(Wz, 0) @ H.T                                       # no partial sum in a block goes below this
+    linear = Wz @ A.T                                                      # sum_k w_k x suffix_k
+    O = np.cumsum(total.reshape(nb, C, nq), 2).reshape(nb, C * nq) - total # the CDF difference before each block
+    up, down = O + lowest >= 0, O + (total - lowest) <= 0
+    val = O * gp.sum(1)[None] + linear
+    np.negative(val, out=val, where=~up)
+    bi, qi = np.nonzero(~(up | down))                                      # blocks where the sign may change
+    for st in range(0, len(bi), rows):
+        b_, q_ = bi[st:st + rows], qi[st:st + rows]
+        x = np.take(Wz.ravel(), b_[:, None] * (n2 + 1) + ids[q_])
+        np.cumsum(x, 1, out=x); x += O[b_, q_][:, None].astype(np.float32); np.abs(x, out=x)
+        val[b_, q_] = np.einsum('ij,ij->i', x, gp[q_])
+    return torch.from_numpy(val.reshape(nb, C, nq).sum(2).mean(1))
 
 
 def swd_bootstrap(real, fake, counts_r, counts_f, normalize='each', seed=0, nhoods=128, dirs=128, repeats=4,
@@ -143,8 +180,8 @@ def swd_bootstrap(real, fake, counts_r, counts_f, normalize='each', seed=0, nhoo
             t = torch.randn(da.shape[1], dirs, generator=gen); th.append(t / t.norm(dim=0, keepdim=True))
         th = torch.cat(th, 1).to(device)                                       # [D, repeats*dirs]
         proj = (torch.cat([da, db]).to(device) @ th).T                          # [cols, 2M]
-        if proj.device.type == 'cpu':                                          # numpy's stable argsort is ~3x torch's here
-            order = torch.from_numpy(np.argsort(proj.numpy(), axis=1, kind='stable')); sp = torch.take_along_dim(proj, order, 1)
+        if proj.device.type == 'cpu':          # numpy's argsort is 2x torch's here; the order of ties does not matter:
+            order = torch.from_numpy(np.argsort(proj.numpy(), axis=1)); sp = torch.take_along_dim(proj, order, 1)   # their gaps are 0
         else: sp, order = torch.sort(proj, dim=1, stable=True)
         gaps = sp.diff(dim=1); del sp, proj
         M = len(da); k = M // N
