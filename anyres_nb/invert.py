@@ -17,8 +17,8 @@ from .losses import load_lpips
 from .render import load_generator, render, quantize_uint8
 
 # %% auto #0
-__all__ = ['to_tensor_image', 'load_image', 'target_to_native', 'lap_pyramid', 'pyramid_l1', 'lpips_if_present', 'w_average',
-           'project', 'lanczos_upsample', 'save_comparison', 'write_projection', 'anyres_invert']
+__all__ = ['OUTPUT_FILES', 'to_tensor_image', 'load_image', 'target_to_native', 'lap_pyramid', 'pyramid_l1', 'lpips_if_present',
+           'w_average', 'project', 'lanczos_upsample', 'save_comparison', 'write_projection', 'anyres_invert']
 
 # %% ../nbs/10a_invert.ipynb #390db200
 def to_tensor_image(img) -> torch.Tensor:
@@ -83,32 +83,49 @@ def w_average(G) -> torch.Tensor:
     return G.mapping.w_avg.detach().clone()
 
 # %% ../nbs/10a_invert.ipynb #a482f6b2
-def project(G, target, steps: int = 200, wplus: bool = False, lr: float = 0.1, w_reg: float = 1e-4, lpips=None,
-            lpips_weight: float = 1., seed: int = 0, progress: bool = True) -> dict:
-    """Find styles that make the frozen `G` draw `target` (any picture `to_tensor_image` reads; brought to native size by
-    `target_to_native`). Optimises `w` (or per-layer `w+`) from `w_avg` with Adam (learning rate: 5 % warm-up, then a cosine to 0) on
-    `pyramid_l1` (+ `lpips_weight * lpips` if given) + `w_reg |w - w_avg|^2`. Returns `ws` `[1, num_ws, w_dim]`,
-    `image` (the fit), `target` (at native size), `losses` (per step), `psnr` (dB, of the fit), `wplus`, `steps`."""
-    if int(steps) < 1: raise ValueError(f"steps must be a positive number of optimisation steps, got {steps!r}")
-    torch.manual_seed(seed)
-    dev = next(G.parameters()).device
-    tgt = target_to_native(target, G.img_resolution)[:1].to(dev)
-    w_avg = w_average(G).to(dev)
-    w = w_avg[None, None].repeat(1, G.num_ws if wplus else 1, 1).requires_grad_(True)
+def _descend(G, w0, tgt, steps, lr, w_reg, lpips=None, lpips_weight=1., progress=False, desc='projecting'):
+    "Adam from styles `w0` (`[1, 1 or num_ws, w_dim]`) on the projection loss, 5 % warm-up then a cosine to 0; returns `(w, losses)`."
+    w_avg = w_average(G).to(w0.device)
+    w = w0.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([w], lr=lr)
     warm = max(1, round(0.05*steps))                                  # warm-up, then a cosine down to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: (i + 1)/warm if i < warm else 0.5 + 0.5*math.cos(math.pi*(i - warm)/max(1, steps - warm)))
     losses = []
-    for _ in tqdm(range(int(steps)), desc='projecting', disable=not progress, leave=False):
+    for _ in tqdm(range(int(steps)), desc=desc, disable=not progress, leave=False):
         img = _synth(G, w.expand(1, G.num_ws, -1))
         loss = pyramid_l1(img, tgt).sum() + w_reg*(w - w_avg).square().sum(-1).mean()
         if lpips is not None: loss = loss + lpips_weight*lpips(img, tgt).sum()
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
         losses.append(loss.item())
-    ws = w.detach().expand(1, G.num_ws, -1).clone()
+    return w.detach(), losses
+
+def project(G, target, steps: int = 200, wplus: bool = False, lr: float = 0.1, w_reg: float = 1e-4, lpips=None,
+            lpips_weight: float = 1., starts: int = 1, probe_steps: int | None = None, seed: int = 0, progress: bool = True) -> dict:
+    """Find styles that make the frozen `G` draw `target` (any picture `to_tensor_image` reads; brought to native size by
+    `target_to_native`). Optimises `w` (or per-layer `w+`) with Adam (learning rate: 5 % warm-up, then a cosine to 0) on
+    `pyramid_l1` (+ `lpips_weight * lpips` if given) + `w_reg |w - w_avg|^2`, from `w_avg`, or with `starts > 1` from the
+    best of `w_avg` and `starts - 1` random latents (seeded by `seed`) after `probe_steps` each. Returns `ws`
+    `[1, num_ws, w_dim]`, `image` (the fit), `target` (at native size), `losses` (per step of the final descent),
+    `psnr` (dB, of the fit), `wplus`, `steps`, `start` (0: `w_avg`; k: the k-th random latent)."""
+    if int(steps) < 1: raise ValueError(f"steps must be a positive number of optimisation steps, got {steps!r}")
+    if int(starts) < 1: raise ValueError(f"starts must be a positive number of starting points, got {starts!r}")
+    dev = next(G.parameters()).device
+    tgt = target_to_native(target, G.img_resolution)[:1].to(dev)
+    k = G.num_ws if wplus else 1
+    w0 = [w_average(G).to(dev)[None, None].repeat(1, k, 1)]
+    if starts > 1:                                                    # random latents, mapped, pulled 30 % towards w_avg
+        z = torch.randn(starts - 1, G.z_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
+        with torch.no_grad(): w0 += [w[None, :1].repeat(1, k, 1) for w in G.mapping(z, None, truncation_psi=0.7)]
+        probe = max(1, int(probe_steps or steps // 5))
+        ends = [_descend(G, w, tgt, probe, lr, w_reg, lpips, lpips_weight) for w in tqdm(w0, desc='starts', disable=not progress, leave=False)]
+        start = min(range(starts), key=lambda i: ends[i][1][-1])
+    else: start = 0
+    w, losses = _descend(G, w0[start], tgt, steps, lr, w_reg, lpips, lpips_weight, progress)
+    ws = w.expand(1, G.num_ws, -1).clone()
     with torch.no_grad(): img = _synth(G, ws)
     mse = (img.double() - tgt.double()).square().mean()
-    return dict(ws=ws, image=img, target=tgt, losses=losses, psnr=float(10*torch.log10(4/mse)), wplus=bool(wplus), steps=int(steps))
+    return dict(ws=ws, image=img, target=tgt, losses=losses, psnr=float(10*torch.log10(4/mse)), wplus=bool(wplus),
+                steps=int(steps), start=start)
 
 # %% ../nbs/10a_invert.ipynb #7ba2a080
 def _save_png(img, path):
@@ -129,6 +146,8 @@ def save_comparison(panels: dict, path, dpi: int = 80):
     return Path(path)
 
 # %% ../nbs/10a_invert.ipynb #da8c36e0
+OUTPUT_FILES = ('fit.png', 'target.png', 'latent.pt', 'render-8x.png', 'lanczos-8x.png', 'compare.png', 'loss.png')   # and render-{size}px.png
+
 def write_projection(G, res: dict, outdir, size: int, source: str = '') -> dict:
     "Write the files of `anyres_invert` for a `project` result `res` into `outdir`; returns `{name: path}`."
     out = Path(outdir); out.mkdir(parents=True, exist_ok=True); p = G.img_resolution
@@ -136,7 +155,7 @@ def write_projection(G, res: dict, outdir, size: int, source: str = '') -> dict:
              render8='render-8x.png', lanczos8='lanczos-8x.png', compare='compare.png', loss='loss.png').items()}
     _save_png(res['image'], files['fit']); _save_png(res['target'], files['target'])
     torch.save(dict(ws=res['ws'].cpu(), losses=torch.tensor(res['losses']), psnr=res['psnr'], wplus=res['wplus'],
-                    steps=res['steps'], img_resolution=p, network=str(source)), files['latent'])
+                    steps=res['steps'], start=res.get('start', 0), img_resolution=p, network=str(source)), files['latent'])
     big8 = render(G, res['ws'], 8*p)
     _save_png(render(G, res['ws'], size), files['render']); _save_png(big8, files['render8'])
     lz = lanczos_upsample(res['target'].cpu(), 8); _save_png(lz, files['lanczos8'])
@@ -152,20 +171,27 @@ def write_projection(G, res: dict, outdir, size: int, source: str = '') -> dict:
 def anyres_invert(image: str,               # the picture to project (PNG, JPEG, ...); non-square ones are centre-cropped
                   network: str = None,      # generator: checkpoint, run folder, network .pt or the authors' .pkl
                   size: int = 256,          # also render the projected latent at this size (px)
-                  outdir: str = 'invert-out',  # where the files go (created; existing files of the same names are replaced)
+                  outdir: str = 'invert-out',  # where the files go (created; one holding a projection's files is refused)
                   steps: int = 300,         # optimisation steps
                   wplus: store_true = False,  # optimise one style per layer (w+) instead of one shared w
-                  seed: int = 0,            # torch random seed (the start, w_avg, is fixed: the same seed gives the same fit)
+                  starts: int = 8,          # start from the best of w_avg and STARTS-1 random latents after a short probe each
+                  seed: int = 0,            # picks the random starting latents (the same seed gives the same fit)
                   lpips: str = None,        # LPIPS weights file (else $ANYRES_LPIPS; without either: Laplacian L1 only)
+                  overwrite: store_true = False,  # replace the files of an earlier projection in OUTDIR
                   quiet: store_true = False):  # no progress bar, no summary
     "Project IMAGE into the generator (find its latent), then render it at --size and 8x; see `10a_invert`."
     if network is None: raise ValueError("--network is required: pass a checkpoint, run folder, network .pt or .pkl")
     if not (isinstance(size, int) and 1 <= size <= 16384): raise ValueError(f"--size must be 1..16384 px, got {size!r}")
     if not (isinstance(steps, int) and steps >= 1): raise ValueError(f"--steps must be a positive integer, got {steps!r}")
+    if not (isinstance(starts, int) and starts >= 1): raise ValueError(f"--starts must be a positive integer, got {starts!r}")
+    held = [f for f in OUTPUT_FILES if (Path(outdir)/f).exists()]
+    if held and not overwrite:
+        raise FileExistsError(f"{outdir} already holds a projection ({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}); "
+                              "pass --overwrite to replace it, or another --outdir")
     target = load_image(image)
     G = load_generator(network)
     lp = lpips_if_present(lpips, verbose=not quiet)
-    res = project(G, target, steps=steps, wplus=wplus, seed=seed, lpips=lp, progress=not quiet)
+    res = project(G, target, steps=steps, wplus=wplus, starts=starts, seed=seed, lpips=lp, progress=not quiet)
     files = write_projection(G, res, outdir, size, network)
-    if not quiet: print(f"fit {res['psnr']:.2f} dB PSNR at {G.img_resolution} px after {steps} steps ({'w+' if wplus else 'w'}); wrote {len(files)} files to {outdir}")
+    if not quiet: print(f"fit {res['psnr']:.2f} dB PSNR at {G.img_resolution} px after {steps} steps ({'w+' if wplus else 'w'}, start {res['start']} of {starts}); wrote {len(files)} files to {outdir}")
     return files

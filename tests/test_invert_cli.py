@@ -41,10 +41,19 @@ def test_good_input(setup):
     assert len(lat['losses']) == 5 and np.isfinite(lat['psnr'])
     with Image.open(out/'render-64px.png') as im: assert im.size == (64, 64)
     with Image.open(out/'render-8x.png') as im: assert im.size == (8*lat['img_resolution'],)*2
+    # a second projection into the same folder is refused (one line, exit 2) and leaves the first one's files alone
+    before = (out/'latent.pt').read_bytes()
+    r = run(invert_cmd(d) + [str(d/'scene.png'), '--network', str(ck), '--size', '64', '--outdir', str(out), '--steps', '2', '--quiet'])
+    assert r.returncode == 2 and '--overwrite' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (out/'latent.pt').read_bytes() == before
+    r = run(invert_cmd(d) + [str(d/'scene.png'), '--network', str(ck), '--size', '64', '--outdir', str(out), '--steps', '2',
+                             '--starts', '2', '--overwrite', '--quiet'])
+    assert r.returncode == 0, r.stderr
+    assert torch.load(out/'latent.pt', weights_only=True)['steps'] == 2
 
 
 @pytest.mark.parametrize('case, needle', [('missing', 'does not exist'), ('unreadable', 'cannot be read'),
-                                          ('size', '--size'), ('steps', '--steps'), ('network', 'neither')])
+                                          ('size', '--size'), ('steps', '--steps'), ('starts', '--starts'), ('network', 'neither')])
 def test_bad_input(setup, case, needle):
     d, ck = setup
     (d/'notes.txt').write_text('not a network\n'); (d/'broken.png').write_bytes(b'\x89PNG not really')
@@ -53,6 +62,7 @@ def test_bad_input(setup, case, needle):
     if case == 'unreadable': img = str(d/'broken.png')
     if case == 'size': args += ['--size', '0']
     if case == 'steps': args += ['--steps', '-3']
+    if case == 'starts': args += ['--starts', '0']
     if case == 'network': args[1] = str(d/'notes.txt')
     r = run(invert_cmd(d) + [img] + args)
     assert r.returncode == 2, (r.returncode, r.stderr)
