@@ -146,13 +146,13 @@ def save_comparison(panels: dict, path, dpi: int = 80):
     return Path(path)
 
 # %% ../nbs/10a_invert.ipynb #da8c36e0
-OUTPUT_FILES = ('fit.png', 'target.png', 'latent.pt', 'render-8x.png', 'lanczos-8x.png', 'compare.png', 'loss.png')   # and render-{size}px.png
+OUTPUT_FILES = dict(fit='fit.png', target='target.png', latent='latent.pt', render8='render-8x.png', lanczos8='lanczos-8x.png',
+                    compare='compare.png', loss='loss.png')   # and render='render-{size}px.png'
 
 def write_projection(G, res: dict, outdir, size: int, source: str = '') -> dict:
     "Write the files of `anyres_invert` for a `project` result `res` into `outdir`; returns `{name: path}`."
     out = Path(outdir); out.mkdir(parents=True, exist_ok=True); p = G.img_resolution
-    files = {k: out/f for k, f in dict(fit='fit.png', target='target.png', latent='latent.pt', render=f'render-{size}px.png',
-             render8='render-8x.png', lanczos8='lanczos-8x.png', compare='compare.png', loss='loss.png').items()}
+    files = {k: out/f for k, f in {**OUTPUT_FILES, 'render': f'render-{size}px.png'}.items()}
     _save_png(res['image'], files['fit']); _save_png(res['target'], files['target'])
     torch.save(dict(ws=res['ws'].cpu(), losses=torch.tensor(res['losses']), psnr=res['psnr'], wplus=res['wplus'],
                     steps=res['steps'], start=res.get('start', 0), img_resolution=p, network=str(source)), files['latent'])
@@ -184,7 +184,7 @@ def anyres_invert(image: str,               # the picture to project (PNG, JPEG,
     if not (isinstance(size, int) and 1 <= size <= 16384): raise ValueError(f"--size must be 1..16384 px, got {size!r}")
     if not (isinstance(steps, int) and steps >= 1): raise ValueError(f"--steps must be a positive integer, got {steps!r}")
     if not (isinstance(starts, int) and starts >= 1): raise ValueError(f"--starts must be a positive integer, got {starts!r}")
-    held = [f for f in OUTPUT_FILES if (Path(outdir)/f).exists()]
+    held = [f for f in OUTPUT_FILES.values() if (Path(outdir)/f).exists()]
     if held and not overwrite:
         raise FileExistsError(f"{outdir} already holds a projection ({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}); "
                               "pass --overwrite to replace it, or another --outdir")
