@@ -15,8 +15,8 @@ from .imagefiles import ImageSet, _progress
 
 # %% auto #0
 __all__ = ['TURN', 'RENDER_VERSION', 'PALETTES', 'M_PER_OCTAVE', 'SquareImageDataset', 'LowResDataset', 'frame_is_square',
-           'scene_params', 'render_scene', 'radial_power_spectrum', 'hr_sizes', 'make_synthetic_set',
-           'make_panorama_set', 'anyres_make_data']
+           'scene_params', 'render_scene', 'scene_region', 'ridge_lines', 'radial_power_spectrum', 'hr_sizes',
+           'make_synthetic_set', 'make_panorama_set', 'anyres_make_data']
 
 # %% ../nbs/07_data.ipynb #d246876c
 class _ArraySet:
@@ -235,13 +235,18 @@ def _view(p, h, w, panorama, pan):
 
 # %% ../nbs/07_data.ipynb #23348f5a
 def render_scene(seed: int, size, panorama: bool = False, pan: float = 0., params: dict | None = None,
-                 as_float: bool = False) -> np.ndarray:
-    "Render scene `seed` at `size` (int or `(h, w)`) as uint8 HWC RGB (float32 in [0, 1] with `as_float`); `panorama` shows the whole turn, `pan` turns the view (in turns)."
+                 as_float: bool = False, crop=None) -> np.ndarray:
+    """Render scene `seed` at `size` (int or `(h, w)`) as uint8 HWC RGB (float32 in [0, 1] with `as_float`); `panorama` shows the whole turn, `pan` turns the view (in turns).
+    `crop=(top, left, height, width)`: only that box of the `size` image (offsets may be fractional), computed without the rest."""
     h, w = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
     if h < 1 or w < 1: raise ValueError(f"size must be positive, got {size!r}")
     p = params or scene_params(seed)
     pal = {k: np.array(v, np.float32) for k, v in p['palette'].items()}
     x0, sx, y = _view(p, h, w, panorama, pan); sy = h
+    if crop is not None:                                                  # the same sample positions, fewer of them
+        top, left, h, w = float(crop[0]), float(crop[1]), int(crop[2]), int(crop[3])
+        if h < 1 or w < 1: raise ValueError(f"crop height and width must be positive, got {crop!r}")
+        x0, y = x0 + left/sx, ((top + np.arange(h) + 0.5)/sy).astype(np.float32)
     x = x0 + np.arange(w)/sx
     Y = y[:, None]
     t = np.clip(y/p['horizon'], 0, 1)**1.5                                # sky: zenith -> horizon
@@ -271,6 +276,24 @@ def render_scene(seed: int, size, panorama: bool = False, pan: float = 0., param
         img += alpha*(col - img)
     img = np.clip(img, 0, 1)
     return img if as_float else (img*255 + 0.5).astype(np.uint8)
+
+# %% ../nbs/07_data.ipynb #d6036260
+def scene_region(seed: int, limits, size: int, params: dict | None = None) -> np.ndarray:
+    "The window `limits = [(y0, y1), (x0, x1)]` (normalized, -1..1, square) of scene `seed`, rendered natively at `size` px (uint8 HWC)."
+    (y0, y1), (x0, x1) = [(float(a), float(b)) for a, b in limits]
+    if not (x1 > x0 and y1 > y0) or abs((x1 - x0) - (y1 - y0)) > 1e-6*(x1 - x0):
+        raise ValueError(f"limits must be a square window [(y0, y1), (x0, x1)] with y1 > y0 and x1 > x0, got {limits!r}")
+    full = size*2/(x1 - x0)                                                # the whole image's side at this zoom, in px
+    return render_scene(seed, int(round(full)), params=params, crop=((y0 + 1)/2*full, (x0 + 1)/2*full, size, size))
+
+# %% ../nbs/07_data.ipynb #27585bdf
+def ridge_lines(seed: int, size: int, params: dict | None = None) -> np.ndarray:
+    "Each layer's ridge height at every column of a square `size` px render, `[n_layers, size]` (0 top, 1 bottom; the front layer last)."
+    p = params or scene_params(seed)
+    x0, sx, _ = _view(p, size, size, False, 0.)
+    N = int(round(TURN*sx))
+    return np.stack([L['base'] - L['amp']*_eval_ridge(x0, sx, size, *_ridge_bank(p['seed'], li, (N - 1)//2, L['corner'], L['beta']))[0]
+                     for li, L in enumerate(p['layers'])]).astype(np.float32)
 
 # %% ../nbs/07_data.ipynb #c8cec881
 def _as_nhwc(img, layout='auto') -> np.ndarray:

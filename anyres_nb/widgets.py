@@ -81,16 +81,20 @@ class Explorer:
     (`threaded=False`: synchronously). Display it as the last expression of a cell, or `display(ex.widget)`.
     For a 360-degree generator (`13_panorama`) the global view is the full-turn strip (`global_size` px tall, shown
     `2 display_size` wide), the window `cylinder.render_view`, and `pan x` turns round (`yaw = 180 pan_x`).
-    `ws` (`[1, num_ws, w_dim]`, e.g. a projected image of `10a_invert`): explore these styles instead of a seed's (seed and truncation are then disabled)."""
+    `ws` (`[1, num_ws, w_dim]`, e.g. a projected image of `10a_invert`): explore these styles instead of a seed's (seed and truncation are then disabled).
+    `truth(limits, size)` (e.g. `lambda lim, n: data.scene_region(scene, lim, n)` for the projection of a scene): a third
+    picture, what the same window really shows, rendered at `crop_size` px beside the generator's (planar generators only)."""
     def __init__(self, G, seed: int = 0, truncation_psi: float = 1., max_zoom: float = 16., crop_size: int | None = None,
                  global_size: int | None = None, display_size: int = 256, c=None, threaded: bool = True,
-                 resample: str = 'nearest', batch: int = 16, ws=None):
+                 resample: str = 'nearest', batch: int = 16, ws=None, truth=None):
         if max_zoom < 16: raise ValueError(f"max_zoom must be at least 16 (the explorer's range is 1x to max_zoom), got {max_zoom}")
         self.G, self.c, self.batch, self.resample = G, c, batch, resample
         self.fixed_ws = None if ws is None else (ws if ws.ndim == 3 else ws[None])[:1].detach()
         self.crop_size, self.global_size = int(crop_size or G.img_resolution), int(global_size or G.img_resolution)
         self.display_size, self.max_zoom, self.threaded = int(display_size), float(max_zoom), threaded
-        self.panorama = is_panorama(G)
+        self.panorama, self.truth = is_panorama(G), truth
+        if truth is not None and self.panorama: raise ValueError('truth= is for planar generators: a panorama has no scene_region')
+        if truth is not None and not callable(truth): raise TypeError(f'truth must be a function (limits, size) -> image, got {type(truth).__name__}')
         if self.panorama:                                           # a full-turn strip, twice the window's width
             geo = panorama_geometry(G)
             self.fov, self.strip_width = float(geo['fov']), int(round(self.global_size*geo['turn_px']/geo['res']))
@@ -123,19 +127,21 @@ def _make_controls(self: Explorer, seed, truncation_psi, max_zoom, fixed):
 # %% ../nbs/12_widgets.ipynb #7f9508e9
 @patch
 def _make_layout(self: Explorer):
-    "The two pictures, the label and the status line, and the box that lays them out with the controls as `self.widget`."
+    "The two pictures (three with `truth`), the label and the status line, and the box that lays them out with the controls as `self.widget`."
     self.label, self.status = W.HTML(), W.HTML()
     px = f'{self.display_size}px'
     gw, gh = self.global_display
     self.global_view = W.Image(format='png', layout=W.Layout(width=f'{gw}px', height=f'{gh}px'))
     self.crop_view = W.Image(format='png', layout=W.Layout(width=px, height=px))
+    self.truth_view = W.Image(format='png', layout=W.Layout(width=px, height=px)) if self.truth else None
     for w, name in [(self.zoom, 'zoom'), (self.pan_x, 'pan-x'), (self.pan_y, 'pan-y'), (self.seed, 'seed'),
                     (self.trunc, 'trunc'), (self.label, 'label'), (self.status, 'status'),
-                    (self.global_view, 'global'), (self.crop_view, 'crop')]:
+                    (self.global_view, 'global'), (self.crop_view, 'crop')] + ([(self.truth_view, 'truth')] if self.truth else []):
         w.add_class(f'anyres-{name}')
     cap = lambda t: W.HTML(f'<b>{t}</b>')
     self.widget = W.VBox([
-        W.HBox([W.VBox([cap('global view'), self.global_view]), W.VBox([cap('window at full resolution'), self.crop_view])]),
+        W.HBox([W.VBox([cap('global view'), self.global_view]), W.VBox([cap('window at full resolution'), self.crop_view])]
+               + ([W.VBox([cap('ground truth, same window'), self.truth_view])] if self.truth else [])),
         W.HBox([self.zoom, self.pan_x, self.pan_y]), W.HBox([self.seed, self.trunc]), self.label, self.status])
 
 # %% ../nbs/12_widgets.ipynb #3165bf1d
@@ -213,9 +219,11 @@ def _show(self: Explorer, p: dict):
     crop = self.render_window(self._ws, p)
     crop_png = png_bytes(to_display(crop, self.display_size, self.resample))
     glob_png = png_bytes(draw_boxes(self._global, self._boxes(p)))
+    truth_png = png_bytes(to_display(self.truth(lim, self.crop_size), self.display_size, self.resample)) if self.truth else None
     dt = time.perf_counter() - t0
     with self.global_view.hold_sync(), self.crop_view.hold_sync():
         self.crop_view.value, self.global_view.value = crop_png, glob_png
+        if self.truth: self.truth_view.value = truth_png
     self.label.value = self._label(p, lim)
     self.status.value = f'<small>rendered in {1e3*dt:.0f} ms</small>'
     self.shown, self.n_renders = p, self.n_renders + 1
@@ -279,10 +287,12 @@ def close(self: Explorer):
 # %% ../nbs/12_widgets.ipynb #5e8aa8bd
 @patch
 def snapshot(self: Explorer) -> PILImage.Image:
-    "The two views side by side as one PIL image (for documents and tests; the widgets need a browser)."
-    g, c = (PILImage.open(io.BytesIO(v.value)).convert('RGB') for v in (self.global_view, self.crop_view))
-    out = PILImage.new('RGB', (g.width + c.width + 8, max(g.height, c.height)), (255, 255, 255))
-    out.paste(g, (0, 0)); out.paste(c, (g.width + 8, 0)); return out
+    "The views side by side (global, window, and the truth when given) as one PIL image (for documents and tests; the widgets need a browser)."
+    ims = [PILImage.open(io.BytesIO(v.value)).convert('RGB') for v in (self.global_view, self.crop_view, self.truth_view) if v is not None]
+    out = PILImage.new('RGB', (sum(im.width for im in ims) + 8*(len(ims) - 1), max(im.height for im in ims)), (255, 255, 255))
+    x = 0
+    for im in ims: out.paste(im, (x, 0)); x += im.width + 8
+    return out
 
 @patch
 def _repr_mimebundle_(self: Explorer, **kwargs):

@@ -9,6 +9,8 @@ scale sampling (c', c), the teacher (d) and the share of high-resolution patches
 experiment measured, for choosing the bundled model's stage-2 settings: SWD (x1e3) at 1x, 4x and 8x with both
 normalizations (mean over seeds [two-level 95 % interval]), the paired difference to (b) at 8x, pSWD, the top octave's
 power against the truth at 8x and scale consistency at 8x. It computes nothing new; rerun it after `make experiment`.
+When `experiments/stage2_more.py` has run (the scale code 'linear', the teacher's weight and mode; training seed 0 only),
+a second table gives those arms beside (b) and (b-ref) of the same seed, with paired differences over images.
 """
 import json, sys
 from pathlib import Path
@@ -16,10 +18,44 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RES, OUT = ROOT / 'experiments' / 'arms' / 'results.json', ROOT / 'experiments' / 'recipe' / 'stage2_search.md'
+MORE = ROOT / 'experiments' / 'recipe' / 'stage2_more' / 'results.json'
 CHANGE = {'b': 'the default: continuous scales 1x-8x, Fourier scale code, teacher 1, base probability 0.5',
           'b-ref': "the reference's constant scale branch", "c'": 'discrete scales {1, 1/2, 1/4, 1/8}',
           'c': 'discrete scales {1, 1/2, 1/4}', 'd': 'no teacher loss', 'e': 'no high-resolution patches (base probability 1)',
-          'a+': '(baseline) no stage 2: stage 1 continued, Lanczos-upsampled'}
+          'a+': '(baseline) no stage 2: stage 1 continued, Lanczos-upsampled',
+          'b-lin': "the scale code 'linear': the reference's normalized scale without its RMS normalization",
+          'b-t3': 'teacher weight 3', 'b-fwd': "the teacher's 'forward' mode"}
+
+
+def pair_cell(pr, nm, s):
+    "Other minus (b) for seed 0 alone, with its 95 % bootstrap interval over images (sign flipped from the stored b - other)."
+    if pr is None: return ''
+    v = pr[nm][str(s)]['by_seed']['0']
+    return f"{-v['diff']:+.1f} [{-v['ci'][1]:+.1f}, {-v['ci'][0]:+.1f}]{' *' if v['excludes_0'] else ''}"
+
+
+def more_table(A):
+    "The seed-0 table of experiments/stage2_more.py's arms beside (b) and (b-ref), or [] when it has not run."
+    if not MORE.is_file(): return []
+    M = json.loads(MORE.read_text()); runs, pairs = M['runs'], M.get('summary', {}).get('pairs', {})
+    arms = [a for a in ('b', 'b-ref', 'b-lin', 'b-t3', 'b-fwd') if '0' in runs.get(a, {})]
+    spread = ' / '.join(f"{v:.1f}" for v in A['summary']['arms']['b']['each']['256']['by_seed'])
+    lines = ['## Further stage-2 settings, training seed 0 only', '',
+             'Made by `OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py` (results in `experiments/recipe/stage2_more/`): '
+             'the same data, stage-1 checkpoint, 20 kimg of stage 2 and evaluation as above, for training seed 0; (b) and (b-ref) '
+             "are issue 18's seed-0 runs. 'vs (b)' is the arm minus (b) with its 95 % bootstrap interval over images (paired: "
+             'the same latents and held-out scenes); * the interval excludes 0. It says nothing about training seeds: '
+             f"(b)'s own SWD 8x (each) over issue 18's three seeds was {spread}, so only a difference well beyond that "
+             'spread would be a finding.' + (' **Partial**: not every arm is evaluated yet.' if M.get('partial') else ''), '',
+             '| arm | stage-2 setting | SWD 1x (each) | SWD 4x (each) | vs (b) | SWD 8x (each) | vs (b) | SWD 8x (joint) | vs (b) | top octave 8x | consistency 8x |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for a in arms:
+        r, pr = runs[a]['0'], pairs.get(f'b vs {a}')
+        sw = lambda nm, s: f"{r['swd'][nm][str(s)]['mean']:.1f}"
+        lines.append(f"| ({a}) | {CHANGE[a]} | {sw('each', 32)} | {sw('each', 128)} | {pair_cell(pr, 'each', 128)} | "
+                     f"{sw('each', 256)} | {pair_cell(pr, 'each', 256)} | {sw('joint', 256)} | {pair_cell(pr, 'joint', 256)} | "
+                     f"{r['spectra']['256']['top_octave_db_vs_real']:.1f} | {r['consistency']['8']:.1f} |")
+    return lines + ['']
 
 
 def fmt(v): return f"{v['mean']:.1f} [{v['ci'][0]:.1f}, {v['ci'][1]:.1f}]"
@@ -66,6 +102,7 @@ def main():
     fl = A['floor']
     lines += [f"| real vs real | | | {fl['each']['32']:.1f} | {fl['each']['128']:.1f} | {fl['each']['256']:.1f} | | "
               f"{fl['joint']['256']:.1f} | | | 0 | |", '']
+    lines += more_table(A)
     OUT.parent.mkdir(parents=True, exist_ok=True); OUT.write_text('\n'.join(lines))
     print(f"wrote {OUT}")
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""The stage-2 settings issue 18 did not vary (issue 13's recipe search): the scale code without the Fourier features,
+the teacher's weight and the teacher's mode, each against the default (b) of issue 18's training seed 0.
+
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py            # about 35 min per arm on one thread; resumable
+
+It is `experiments/arms.py` with other arms: the same data (`out/arms/data`), the same stage-1 checkpoint (seed 0),
+the same 20 kimg of stage 2 and the same evaluation (128 held-out scenes per size, the same latents and bootstrap
+resamples, so differences to (b) are paired over images). (b) and (b-ref) of seed 0 are copied from issue 18's
+results (`experiments/arms/results.json`, `replicates.json`), not trained again. One training seed only: issue 18
+measured how much (b) moves between training seeds (SWD 8x per set, `stage2_table.py` prints it), so a difference
+smaller than that spread is not a finding. Results: `experiments/recipe/stage2_more/` (`results.json`, `replicates.json`,
+`swd_vs_size.png`, crops); the table: `experiments/stage2_table.py --more`.
+"""
+import json, sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import arms
+
+MORE = {   # name: (description, stage-2 options), each beside the default (b)
+    'b-lin':  ("the reference's normalized scale fed to the scale mapping without its RMS normalization ('linear')", dict(scale_cond='linear')),
+    'b-t3':   ('teacher weight 3 (the default is 1)', dict(teacher_lambda=3.)),
+    'b-fwd':  ("the teacher's forward mode (the default is 'inverse')", dict(teacher_mode='forward')),
+}
+COPIED = ('b', 'b-ref')        # from issue 18, seed 0
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    res = Path('experiments/recipe/stage2_more')
+    arms.ARMS = {k: arms.ARMS[k] for k in COPIED} | MORE
+    arms.FOLDER = {'b': 'b', 'b-ref': 'b_ref', 'b-lin': 'b_lin', 'b-t3': 'b_t3', 'b-fwd': 'b_fwd'}
+    arms.PAIRS = [('b', k) for k in arms.ARMS if k != 'b']
+    if not (res / 'results.json').is_file():        # start from issue 18's (b) and (b-ref) of seed 0
+        src = json.loads(Path('experiments/arms/results.json').read_text())
+        rep = json.loads(Path('experiments/arms/replicates.json').read_text())
+        res.mkdir(parents=True, exist_ok=True)
+        keep = {k: src[k] for k in ('floor', 'real_spectrum') if k in src}
+        keep['settings'] = {k: src['settings'][k] for k in ('kimg1', 'kimg2', 'hr_max_factor', 'max_zoom', 'n_eval', 'n_cons',
+                                                            'n_patch', 'boot', 'quick', 'sizes')}
+        keep['runs'] = {k: {'0': src['runs'][k]['0']} for k in COPIED}
+        keep['copied_from'] = 'experiments/arms/results.json (issue 18): runs b and b-ref of training seed 0, floor, real spectrum'
+        arms.save_json({k: {'0': rep[k]['0']} for k in COPIED}, res / 'replicates.json')
+        arms.save_json(keep, res / 'results.json')
+    arms.main(['--outdir', 'out/arms', '--results', str(res), '--seeds', '0', '--arms', ','.join(arms.ARMS)] + argv)
+
+
+if __name__ == '__main__':
+    main()
