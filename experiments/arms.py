@@ -25,7 +25,7 @@ a second disjoint held-out set for the real-vs-real floor.
 Arms, per training seed s (`--seeds`, default 0,1,2), all from the same stage-1 checkpoint of seed s (`train(stage=
 'global', preset='demo', seed=s, kimg=K1)`), each with K1 + K2 kimg in total:
   a+     stage 1 continued for K2 more kimg (the stage-1 run copied, then resumed), Lanczos-upsampled from 32 px;
-  b      stage 2, continuous scales, Fourier scale conditioning (`scale_cond='fourier'`, the default): the method;
+  b      stage 2, continuous scales, Fourier scale conditioning (`scale_cond='fourier'`, the default when this ran): the method;
   b-ref  as b with the reference's constant scale branch (`scale_cond='reference'`);
   c'     stage 2, discrete scales {1, 1/2, 1/4, 1/8} (b's range);
   c      stage 2, discrete scales {1, 1/2, 1/4} (issue 7's arm);
@@ -82,7 +82,7 @@ from controlled import EVAL_SEED0, log, save_json, run_stage, heldout
 
 ARMS = {   # name: (description, stage-2 options or None for the continued stage 1)
     'a+':    ('stage 1 continued for the stage-2 budget, Lanczos-upsampled', None),
-    'b':     ('stage 2, continuous scales, Fourier scale conditioning (the method)', {}),
+    'b':     ('stage 2, continuous scales, Fourier scale conditioning (the method)', dict(scale_cond='fourier')),
     'b-ref': ("stage 2, continuous scales, the reference's constant scale branch", dict(scale_cond='reference')),
     "c'":    ('stage 2, discrete scales {1, 1/2, 1/4, 1/8}', dict(scales='1,0.5,0.25,0.125')),
     'c':     ('stage 2, discrete scales {1, 1/2, 1/4}', dict(scales='1,0.5,0.25')),

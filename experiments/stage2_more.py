@@ -3,6 +3,7 @@
 the teacher's weight and the teacher's mode, each against the default (b) of issue 18's training seed 0.
 
     OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py            # about 35 min per arm on one thread; resumable
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py --seeds 1,2 --arms b,b-ref,b-lin   # (b-lin) at seeds 1 and 2
 
 It is `experiments/arms.py` with other arms: the same data (`out/arms/data`), the same stage-1 checkpoint (seed 0),
 the same 20 kimg of stage 2 and the same evaluation (128 held-out scenes per size, the same latents and bootstrap
@@ -18,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import arms
 
-MORE = {   # name: (description, stage-2 options), each beside the default (b)
+MORE = {   # name: (description, stage-2 options), each (b) with one change ((b) is issue 18's default, the Fourier code)
     'b-lin':  ("the reference's normalized scale fed to the scale mapping without its RMS normalization ('linear')", dict(scale_cond='linear')),
-    'b-t3':   ('teacher weight 3 (the default is 1)', dict(teacher_lambda=3.)),
-    'b-fwd':  ("the teacher's forward mode (the default is 'inverse')", dict(teacher_mode='forward')),
+    'b-t3':   ('teacher weight 3 (the default is 1)', dict(scale_cond='fourier', teacher_lambda=3.)),
+    'b-fwd':  ("the teacher's forward mode (the default is 'inverse')", dict(scale_cond='fourier', teacher_mode='forward')),
 }
-COPIED = ('b', 'b-ref')        # from issue 18, seed 0
+COPIED = ('b', 'b-ref')        # from issue 18, for each training seed asked for
 
 
 def main(argv=None):
@@ -32,18 +33,22 @@ def main(argv=None):
     arms.ARMS = {k: arms.ARMS[k] for k in COPIED} | MORE
     arms.FOLDER = {'b': 'b', 'b-ref': 'b_ref', 'b-lin': 'b_lin', 'b-t3': 'b_t3', 'b-fwd': 'b_fwd'}
     arms.PAIRS = [('b', k) for k in arms.ARMS if k != 'b']
-    if not (res / 'results.json').is_file():        # start from issue 18's (b) and (b-ref) of seed 0
-        src = json.loads(Path('experiments/arms/results.json').read_text())
-        rep = json.loads(Path('experiments/arms/replicates.json').read_text())
-        res.mkdir(parents=True, exist_ok=True)
+    seeds = argv[argv.index('--seeds') + 1].split(',') if '--seeds' in argv else ['0']
+    src = json.loads(Path('experiments/arms/results.json').read_text())
+    rep = json.loads(Path('experiments/arms/replicates.json').read_text())
+    res.mkdir(parents=True, exist_ok=True)
+    if not (res / 'results.json').is_file():        # start from issue 18's settings, floor and real spectrum
         keep = {k: src[k] for k in ('floor', 'real_spectrum') if k in src}
         keep['settings'] = {k: src['settings'][k] for k in ('kimg1', 'kimg2', 'hr_max_factor', 'max_zoom', 'n_eval', 'n_cons',
                                                             'n_patch', 'boot', 'quick', 'sizes')}
-        keep['runs'] = {k: {'0': src['runs'][k]['0']} for k in COPIED}
-        keep['copied_from'] = 'experiments/arms/results.json (issue 18): runs b and b-ref of training seed 0, floor, real spectrum'
-        arms.save_json({k: {'0': rep[k]['0']} for k in COPIED}, res / 'replicates.json')
-        arms.save_json(keep, res / 'results.json')
-    arms.main(['--outdir', 'out/arms', '--results', str(res), '--seeds', '0', '--arms', ','.join(arms.ARMS)] + argv)
+        keep['runs'], keep['copied_from'] = {}, 'experiments/arms/results.json (issue 18): runs b and b-ref, floor, real spectrum'
+        arms.save_json({}, res / 'replicates.json'); arms.save_json(keep, res / 'results.json')
+    R, P = json.loads((res / 'results.json').read_text()), json.loads((res / 'replicates.json').read_text())
+    for k in COPIED:                                # issue 18's (b) and (b-ref) of every training seed asked for
+        for s in seeds:
+            R['runs'].setdefault(k, {})[s] = src['runs'][k][s]; P.setdefault(k, {})[s] = rep[k][s]
+    arms.save_json(P, res / 'replicates.json'); arms.save_json(R, res / 'results.json')
+    arms.main(['--outdir', 'out/arms', '--results', str(res), '--seeds', ','.join(seeds), '--arms', ','.join(arms.ARMS)] + argv)
 
 
 if __name__ == '__main__':

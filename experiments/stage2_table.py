@@ -19,43 +19,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RES, OUT = ROOT / 'experiments' / 'arms' / 'results.json', ROOT / 'experiments' / 'recipe' / 'stage2_search.md'
 MORE = ROOT / 'experiments' / 'recipe' / 'stage2_more' / 'results.json'
-CHANGE = {'b': 'the default: continuous scales 1x-8x, Fourier scale code, teacher 1, base probability 0.5',
+CHANGE = {'b': "issue 18's default: continuous scales 1x-8x, the Fourier scale code, teacher 1, base probability 0.5",
           'b-ref': "the reference's constant scale branch", "c'": 'discrete scales {1, 1/2, 1/4, 1/8}',
           'c': 'discrete scales {1, 1/2, 1/4}', 'd': 'no teacher loss', 'e': 'no high-resolution patches (base probability 1)',
           'a+': '(baseline) no stage 2: stage 1 continued, Lanczos-upsampled',
           'b-lin': "the scale code 'linear': the reference's normalized scale without its RMS normalization",
           'b-t3': 'teacher weight 3', 'b-fwd': "the teacher's 'forward' mode"}
-
-
-def pair_cell(pr, nm, s):
-    "Other minus (b) for seed 0 alone, with its 95 % bootstrap interval over images (sign flipped from the stored b - other)."
-    if pr is None: return ''
-    v = pr[nm][str(s)]['by_seed']['0']
-    return f"{-v['diff']:+.1f} [{-v['ci'][1]:+.1f}, {-v['ci'][0]:+.1f}]{' *' if v['excludes_0'] else ''}"
-
-
-def more_table(A):
-    "The seed-0 table of experiments/stage2_more.py's arms beside (b) and (b-ref), or [] when it has not run."
-    if not MORE.is_file(): return []
-    M = json.loads(MORE.read_text()); runs, pairs = M['runs'], M.get('summary', {}).get('pairs', {})
-    arms = [a for a in ('b', 'b-ref', 'b-lin', 'b-t3', 'b-fwd') if '0' in runs.get(a, {})]
-    spread = ' / '.join(f"{v:.1f}" for v in A['summary']['arms']['b']['each']['256']['by_seed'])
-    lines = ['## Further stage-2 settings, training seed 0 only', '',
-             'Made by `OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py` (results in `experiments/recipe/stage2_more/`): '
-             'the same data, stage-1 checkpoint, 20 kimg of stage 2 and evaluation as above, for training seed 0; (b) and (b-ref) '
-             "are issue 18's seed-0 runs. 'vs (b)' is the arm minus (b) with its 95 % bootstrap interval over images (paired: "
-             'the same latents and held-out scenes); * the interval excludes 0. It says nothing about training seeds: '
-             f"(b)'s own SWD 8x (each) over issue 18's three seeds was {spread}, so only a difference well beyond that "
-             'spread would be a finding.' + (' **Partial**: not every arm is evaluated yet.' if M.get('partial') else ''), '',
-             '| arm | stage-2 setting | SWD 1x (each) | SWD 4x (each) | vs (b) | SWD 8x (each) | vs (b) | SWD 8x (joint) | vs (b) | top octave 8x | consistency 8x |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
-    for a in arms:
-        r, pr = runs[a]['0'], pairs.get(f'b vs {a}')
-        sw = lambda nm, s: f"{r['swd'][nm][str(s)]['mean']:.1f}"
-        lines.append(f"| ({a}) | {CHANGE[a]} | {sw('each', 32)} | {sw('each', 128)} | {pair_cell(pr, 'each', 128)} | "
-                     f"{sw('each', 256)} | {pair_cell(pr, 'each', 256)} | {sw('joint', 256)} | {pair_cell(pr, 'joint', 256)} | "
-                     f"{r['spectra']['256']['top_octave_db_vs_real']:.1f} | {r['consistency']['8']:.1f} |")
-    return lines + ['']
 
 
 def fmt(v): return f"{v['mean']:.1f} [{v['ci'][0]:.1f}, {v['ci'][1]:.1f}]"
@@ -69,6 +38,38 @@ def diff(pr, nm, s):
 
 def mean_sd(vals):
     return f"{np.mean(vals):.1f}" + (f" ± {np.std(vals, ddof=1):.1f}" if len(vals) > 1 else '')
+
+
+def table(summ, runs, arms):
+    "Rows of the table for `arms`, from a results file's summary and runs."
+    rows = []
+    for a in arms:
+        r = summ['arms'][a]; pr = summ['pairs'].get(f'b vs {a}')
+        R = [runs[a][str(s)] for s in r['seeds']]
+        rows.append(f"| ({a}) | {CHANGE[a]} | {', '.join(map(str, r['seeds']))} | {fmt(r['each']['32'])} | {fmt(r['each']['128'])} | "
+                    f"{fmt(r['each']['256'])} | {diff(pr, 'each', 256)} | {fmt(r['joint']['256'])} | {diff(pr, 'joint', 256)} | "
+                    f"{mean_sd([x['pswd']['joint']['mean'] for x in R])} | "
+                    f"{mean_sd([x['spectra']['256']['top_octave_db_vs_real'] for x in R])} | "
+                    f"{mean_sd([x['consistency']['8'] for x in R])} |")
+    return rows
+
+
+HEADER = ['| arm | stage-2 setting | seeds | SWD 1x (each) | SWD 4x (each) | SWD 8x (each) | vs (b) | SWD 8x (joint) | vs (b) | pSWD | top octave 8x | consistency 8x |',
+          '|---|---|---|---|---|---|---|---|---|---|---|---|']
+
+
+def more_table(A):
+    "The table of experiments/stage2_more.py's arms beside (b) and (b-ref) of the same seeds, or [] when it has not run."
+    if not MORE.is_file(): return []
+    M = json.loads(MORE.read_text()); summ = M.get('summary', {})
+    arms = [a for a in ('b', 'b-ref', 'b-lin', 'b-t3', 'b-fwd') if a in summ.get('arms', {})]
+    done = {a: summ['arms'][a]['seeds'] for a in arms}
+    return ['## Further stage-2 settings', '',
+            'Made by `OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py [--seeds S --arms A]` (results in '
+            '`experiments/recipe/stage2_more/`): the same data, stage-1 checkpoints, 20 kimg of stage 2 and evaluation as '
+            "above, for the training seeds listed; (b) and (b-ref) are issue 18's runs of those seeds, copied. Columns as "
+            "above; 'vs (b)' is over the seeds both arms have. " + ', '.join(f'({a}): seeds {s}' for a, s in done.items() if a not in ('b', 'b-ref'))
+            + '.', ''] + HEADER + table(summ, M['runs'], arms) + ['']
 
 
 def main():
@@ -89,16 +90,8 @@ def main():
               "consistency at 8x (dB): mean ± sd over seeds. Resampling images with replacement duplicates some, which raises "
               "SWD, so an interval can lie wholly above its point value; the paired differences, where that shift "
               "cancels, are the numbers to compare.", '',
-              '| arm | stage-2 setting | seeds | SWD 1x (each) | SWD 4x (each) | SWD 8x (each) | vs (b) | SWD 8x (joint) | vs (b) | pSWD | top octave 8x | consistency 8x |',
-              '|---|---|---|---|---|---|---|---|---|---|---|---|']
-    for a in arms:
-        r = summ['arms'][a]; pr = summ['pairs'].get(f'b vs {a}')
-        R = [runs[a][str(s)] for s in r['seeds']]
-        lines.append(f"| ({a}) | {CHANGE[a]} | {len(r['seeds'])} | {fmt(r['each']['32'])} | {fmt(r['each']['128'])} | "
-                     f"{fmt(r['each']['256'])} | {diff(pr, 'each', 256)} | {fmt(r['joint']['256'])} | {diff(pr, 'joint', 256)} | "
-                     f"{mean_sd([x['pswd']['joint']['mean'] for x in R])} | "
-                     f"{mean_sd([x['spectra']['256']['top_octave_db_vs_real'] for x in R])} | "
-                     f"{mean_sd([x['consistency']['8'] for x in R])} |")
+              ] + HEADER
+    lines += table(summ, runs, arms)
     fl = A['floor']
     lines += [f"| real vs real | | | {fl['each']['32']:.1f} | {fl['each']['128']:.1f} | {fl['each']['256']:.1f} | | "
               f"{fl['joint']['256']:.1f} | | | 0 | |", '']
