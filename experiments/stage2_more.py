@@ -4,6 +4,7 @@ the teacher's weight and the teacher's mode, each against the default (b) of iss
 
     OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py            # about 35 min per arm on one thread; resumable
     OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py --seeds 1,2 --arms b,b-ref,b-lin   # (b-lin) at seeds 1 and 2
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py --seeds 0 --arms b,b-ref,b-lin,lin-t3   # teacher 3 on the linear code
 
 It is `experiments/arms.py` with other arms: the same data (`out/arms/data`), the same stage-1 checkpoint (seed 0),
 the same 20 kimg of stage 2 and the same evaluation (128 held-out scenes per size, the same latents and bootstrap
@@ -23,6 +24,7 @@ MORE = {   # name: (description, stage-2 options), each (b) with one change ((b)
     'b-lin':  ("the reference's normalized scale fed to the scale mapping without its RMS normalization ('linear')", dict(scale_cond='linear')),
     'b-t3':   ('teacher weight 3 (the default is 1)', dict(scale_cond='fourier', teacher_lambda=3.)),
     'b-fwd':  ("the teacher's forward mode (the default is 'inverse')", dict(scale_cond='fourier', teacher_mode='forward')),
+    'lin-t3': ("the linear scale code (the new default) with teacher weight 3", dict(scale_cond='linear', teacher_lambda=3.)),
 }
 COPIED = ('b', 'b-ref')        # from issue 18, for each training seed asked for
 
@@ -31,8 +33,8 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     res = Path('experiments/recipe/stage2_more')
     arms.ARMS = {k: arms.ARMS[k] for k in COPIED} | MORE
-    arms.FOLDER = {'b': 'b', 'b-ref': 'b_ref', 'b-lin': 'b_lin', 'b-t3': 'b_t3', 'b-fwd': 'b_fwd'}
-    arms.PAIRS = [('b', k) for k in arms.ARMS if k != 'b']
+    arms.FOLDER = {'b': 'b', 'b-ref': 'b_ref', 'b-lin': 'b_lin', 'b-t3': 'b_t3', 'b-fwd': 'b_fwd', 'lin-t3': 'lin_t3'}
+    arms.PAIRS = [('b', k) for k in arms.ARMS if k != 'b'] + [('b-lin', 'lin-t3')]
     seeds = argv[argv.index('--seeds') + 1].split(',') if '--seeds' in argv else ['0']
     src = json.loads(Path('experiments/arms/results.json').read_text())
     rep = json.loads(Path('experiments/arms/replicates.json').read_text())
