@@ -52,7 +52,7 @@ class SquareImageDataset(torch.utils.data.Dataset):
     @property
     def has_labels(self) -> bool: return False
 
-# %% ../nbs/07_data.ipynb
+# %% ../nbs/07_data.ipynb #cb5b368f
 class LowResDataset(SquareImageDataset):
     "Stage-1 view of an image set: square crop (random or centred), Lanczos resize to `size`, optional x-flip -> `(uint8 [3,size,size], empty float32 c)`."
     def __init__(self, images, size: int, crop: str = 'random', xflip: bool = False, min_frac: float = 0.75,
