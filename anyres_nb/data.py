@@ -15,8 +15,8 @@ from .imagefiles import ImageSet, _progress
 
 # %% auto #0
 __all__ = ['TURN', 'RENDER_VERSION', 'PALETTES', 'M_PER_OCTAVE', 'SquareImageDataset', 'LowResDataset', 'frame_is_square',
-           'scene_params', 'render_scene', 'scene_region', 'ridge_lines', 'radial_power_spectrum', 'hr_sizes',
-           'make_synthetic_set', 'make_panorama_set', 'anyres_make_data']
+           'scene_params', 'render_scene', 'scene_region', 'ridge_lines', 'ridge_point', 'radial_power_spectrum',
+           'hr_sizes', 'make_synthetic_set', 'make_panorama_set', 'anyres_make_data']
 
 # %% ../nbs/07_data.ipynb #d246876c
 class _ArraySet:
@@ -294,6 +294,16 @@ def ridge_lines(seed: int, size: int, params: dict | None = None) -> np.ndarray:
     N = int(round(TURN*sx))
     return np.stack([L['base'] - L['amp']*_eval_ridge(x0, sx, size, *_ridge_bank(p['seed'], li, (N - 1)//2, L['corner'], L['beta']))[0]
                      for li, L in enumerate(p['layers'])]).astype(np.float32)
+
+# %% ../nbs/07_data.ipynb #955829d4
+def ridge_point(seed: int, size: int = 256, x: float = 0.6, params: dict | None = None) -> tuple:
+    "A point `(x, y)` (normalized, -1..1) on a visible ridge of scene `seed`, in the column nearest to `x` of the width (0 left, 1 right)."
+    rl = ridge_lines(seed, size, params)
+    nearest = np.minimum.accumulate(rl[::-1], 0)[::-1]                   # the highest ridge of this layer and all nearer ones
+    layer, col = np.nonzero((rl <= nearest) & (rl > 0.15) & (rl < 0.9))  # visible, and not at the frame's top or bottom
+    if len(col) == 0: raise ValueError(f"scene {seed} shows no ridge between 15 % and 90 % of the height at {size} px")
+    k = np.lexsort((-layer, np.abs(col - int(x*size))))[0]               # nearest column; the nearest layer on ties
+    return float(2*(col[k] + .5)/size - 1), float(2*rl[layer[k], col[k]] - 1)
 
 # %% ../nbs/07_data.ipynb #c8cec881
 def _as_nhwc(img, layout='auto') -> np.ndarray:
