@@ -80,10 +80,12 @@ def write_report(res, results_dir, command):
              f"Command: `{command}`", '',
              f"SWD x1e3 at 32 px (mean over levels {res['levels']}), {res['n_eval']} generated vs {res['n_eval']} held-out scenes; "
              f"real-vs-real floor {floor:.1f}. One torch thread per run; CPU: {res['cpu']}.", '',
-             '**Partial**: stage 1 only, one training seed per candidate, a short budget each. The stage-2 settings '
-             '(scale code, scale sampling, teacher on or off, share of high-resolution patches) are compared by issue 18\'s '
-             'controlled experiment, three training seeds each: `stage2_search.md` beside this file '
-             '(`experiments/stage2_table.py`); the teacher weight, its mode and the scale range are not searched. '
+             '**Partial**: stage 1 only, one training seed per candidate, a short budget each. The stage-2 settings are '
+             'compared in `stage2_search.md` beside this file (`experiments/stage2_table.py`): scale sampling, teacher on or '
+             'off, share of high-resolution patches and the Fourier and reference scale codes by issue 18\'s controlled '
+             'experiment, the linear scale code (now the default) by `experiments/stage2_more.py`, three training seeds each; '
+             'teacher weight 3 on the linear code at one seed (it trades realism for consistency; the default stays 1). '
+             'The teacher\'s mode and the scale range are not searched. '
              '`--report` rewrites this table from the stored evaluations.', '',
              'The machine was shared with other work, so the kimg each candidate reached in its minutes varies with the load '
              'as well as with its cost; the column at a fixed 8 kimg compares the recipes per image seen.', '',

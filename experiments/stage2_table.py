@@ -24,7 +24,8 @@ CHANGE = {'b': "issue 18's default: continuous scales 1x-8x, the Fourier scale c
           'c': 'discrete scales {1, 1/2, 1/4}', 'd': 'no teacher loss', 'e': 'no high-resolution patches (base probability 1)',
           'a+': '(baseline) no stage 2: stage 1 continued, Lanczos-upsampled',
           'b-lin': "the scale code 'linear': the reference's normalized scale without its RMS normalization",
-          'b-t3': 'teacher weight 3', 'b-fwd': "the teacher's 'forward' mode"}
+          'b-t3': 'teacher weight 3', 'b-fwd': "the teacher's 'forward' mode",
+          'lin-t3': "the scale code 'linear' with teacher weight 3"}
 
 
 def fmt(v): return f"{v['mean']:.1f} [{v['ci'][0]:.1f}, {v['ci'][1]:.1f}]"
@@ -62,14 +63,20 @@ def more_table(A):
     "The table of experiments/stage2_more.py's arms beside (b) and (b-ref) of the same seeds, or [] when it has not run."
     if not MORE.is_file(): return []
     M = json.loads(MORE.read_text()); summ = M.get('summary', {})
-    arms = [a for a in ('b', 'b-ref', 'b-lin', 'b-t3', 'b-fwd') if a in summ.get('arms', {})]
+    arms = [a for a in ('b', 'b-ref', 'b-lin', 'b-t3', 'b-fwd', 'lin-t3') if a in summ.get('arms', {})]
     done = {a: summ['arms'][a]['seeds'] for a in arms}
     return ['## Further stage-2 settings', '',
             'Made by `OMP_NUM_THREADS=1 .venv/bin/python experiments/stage2_more.py [--seeds S --arms A]` (results in '
             '`experiments/recipe/stage2_more/`): the same data, stage-1 checkpoints, 20 kimg of stage 2 and evaluation as '
             "above, for the training seeds listed; (b) and (b-ref) are issue 18's runs of those seeds, copied. Columns as "
             "above; 'vs (b)' is over the seeds both arms have. " + ', '.join(f'({a}): seeds {s}' for a, s in done.items() if a not in ('b', 'b-ref'))
-            + '.', ''] + HEADER + table(summ, M['runs'], arms) + ['']
+            + '.', ''] + HEADER + table(summ, M['runs'], arms) + [''] + [
+        f"{y} minus {x} (paired, seeds {summ['pairs'][k]['seeds']}): SWD 8x each {-summ['pairs'][k]['each']['256']['diff']:+.1f} "
+        f"[{-summ['pairs'][k]['each']['256']['ci'][1]:+.1f}, {-summ['pairs'][k]['each']['256']['ci'][0]:+.1f}], joint "
+        f"{-summ['pairs'][k]['joint']['256']['diff']:+.1f} [{-summ['pairs'][k]['joint']['256']['ci'][1]:+.1f}, "
+        f"{-summ['pairs'][k]['joint']['256']['ci'][0]:+.1f}]; consistency at 8x "
+        + ' vs '.join(f"{np.mean([M['runs'][a][str(sd)]['consistency']['8'] for sd in summ['pairs'][k]['seeds']]):.1f} dB" for a in (y, x)) + '.'
+        for k in summ.get('pairs', {}) for x, y in [k.split(' vs ')] if x != 'b'] + ['']
 
 
 def main():
