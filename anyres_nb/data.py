@@ -211,6 +211,12 @@ def _eval_ridge(x0, sx, w, k, a, ph):
     z = _turn_dft(D, w)
     return z[0].imag, z[1].real
 
+def _ridge(p, li, x0, sx, w):
+    "Layer `li`'s ridge line r(x) = base - amp g(x) (float32) and its slope r'(x) at x = x0 + j/sx, j < w (frequencies k < N/2)."
+    L, N = p['layers'][li], int(round(TURN*sx))
+    g, dg = _eval_ridge(x0, sx, w, *_ridge_bank(p['seed'], li, (N - 1)//2, L['corner'], L['beta']))
+    return (L['base'] - L['amp']*g).astype(np.float32), -L['amp']*dg
+
 # %% ../nbs/07_data.ipynb #4a3f32e1
 def _eval_bank(x0, sx, w, y, u, v, a, ph, grad=False):
     "Σ a cos(2π(u x + v y) + φ) on the grid y × (x0 + j/sx) (stacked with its x and y derivatives when `grad`)."
@@ -257,10 +263,9 @@ def render_scene(seed: int, size, panorama: bool = False, pan: float = 0., param
     glow = s['glow']*np.exp(-(d/s['glow_r'])**2) + 0.5*np.exp(-(d/(2.5*s['r']))**2)
     img += (0.8*glow)[..., None]*(pal['sun'] - img)
     img += _ramp((s['r'] - d)*min(sx, sy))[..., None]*(pal['sun'] - img)
-    N, sd = int(round(TURN*sx)), p['seed']
+    sd = p['seed']
     for li, L in enumerate(p['layers']):
-        g, dg = _eval_ridge(x0, sx, w, *_ridge_bank(sd, li, (N - 1)//2, L['corner'], L['beta']))   # k < N/2
-        ridge, slope = (L['base'] - L['amp']*g).astype(np.float32), -L['amp']*dg                  # r(x), r'(x)
+        ridge, slope = _ridge(p, li, x0, sx, w)                              # r(x), r'(x)
         below = Y - ridge                                                   # > 0 under the ridge
         alpha = _ramp(below*(sy/np.sqrt(1 + (slope*sy/sx)**2)).astype(np.float32))[..., None]
         tex = _eval_bank(x0, sx, w, y, *_texture_bank(sd, li, 2, sx/2, sy/2, L['tex_beta'], L['strata'], L['aniso']))
@@ -291,9 +296,7 @@ def ridge_lines(seed: int, size: int, params: dict | None = None) -> np.ndarray:
     "Each layer's ridge height at every column of a square `size` px render, `[n_layers, size]` (0 top, 1 bottom; the front layer last)."
     p = params or scene_params(seed)
     x0, sx, _ = _view(p, size, size, False, 0.)
-    N = int(round(TURN*sx))
-    return np.stack([L['base'] - L['amp']*_eval_ridge(x0, sx, size, *_ridge_bank(p['seed'], li, (N - 1)//2, L['corner'], L['beta']))[0]
-                     for li, L in enumerate(p['layers'])]).astype(np.float32)
+    return np.stack([_ridge(p, li, x0, sx, size)[0] for li in range(len(p['layers']))])      # the lines render_scene draws
 
 # %% ../nbs/07_data.ipynb #955829d4
 def ridge_point(seed: int, size: int = 256, x: float = 0.6, params: dict | None = None) -> tuple:
