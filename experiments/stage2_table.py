@@ -9,8 +9,8 @@ scale sampling (c', c), the teacher (d) and the share of high-resolution patches
 experiment measured, for choosing the bundled model's stage-2 settings: SWD (x1e3) at 1x, 4x and 8x with both
 normalizations (mean over seeds [two-level 95 % interval]), the paired difference to (b) at 8x, pSWD, the top octave's
 power against the truth at 8x and scale consistency at 8x. It computes nothing new; rerun it after `make experiment`.
-When `experiments/stage2_more.py` has run (the scale code 'linear', the teacher's weight and mode; training seed 0 only),
-a second table gives those arms beside (b) and (b-ref) of the same seed, with paired differences over images.
+When `experiments/stage2_more.py` has run (the scale code 'linear', the teacher's weight and mode), a second table
+gives those arms beside (b) and (b-ref) of the same training seeds, with paired differences over images.
 """
 import json, sys
 from pathlib import Path
@@ -71,12 +71,15 @@ def more_table(A):
             "above, for the training seeds listed; (b) and (b-ref) are issue 18's runs of those seeds, copied. Columns as "
             "above; 'vs (b)' is over the seeds both arms have. " + ', '.join(f'({a}): seeds {s}' for a, s in done.items() if a not in ('b', 'b-ref'))
             + '.', ''] + HEADER + table(summ, M['runs'], arms) + [''] + [
-        f"{y} minus {x} (paired, seeds {summ['pairs'][k]['seeds']}): SWD 8x each {-summ['pairs'][k]['each']['256']['diff']:+.1f} "
-        f"[{-summ['pairs'][k]['each']['256']['ci'][1]:+.1f}, {-summ['pairs'][k]['each']['256']['ci'][0]:+.1f}], joint "
-        f"{-summ['pairs'][k]['joint']['256']['diff']:+.1f} [{-summ['pairs'][k]['joint']['256']['ci'][1]:+.1f}, "
-        f"{-summ['pairs'][k]['joint']['256']['ci'][0]:+.1f}]; consistency at 8x "
-        + ' vs '.join(f"{np.mean([M['runs'][a][str(sd)]['consistency']['8'] for sd in summ['pairs'][k]['seeds']]):.1f} dB" for a in (y, x)) + '.'
-        for k in summ.get('pairs', {}) for x, y in [k.split(' vs ')] if x != 'b'] + ['']
+        pair_line(summ['pairs'][k], x, y, M['runs']) for k in summ.get('pairs', {}) for x, y in [k.split(' vs ')] if x != 'b'] + ['']
+
+
+def pair_line(v, x, y, runs):
+    "One sentence: arm `y` minus arm `x` at 8x (from the stored pair `v` = x - y), with its intervals, and both arms' consistency."
+    d = lambda nm: f"{-v[nm]['256']['diff']:+.1f} [{-v[nm]['256']['ci'][1]:+.1f}, {-v[nm]['256']['ci'][0]:+.1f}]"
+    cons = [np.mean([runs[a][str(sd)]['consistency']['8'] for sd in v['seeds']]) for a in (y, x)]
+    return (f"{y} minus {x} (paired, seeds {v['seeds']}): SWD 8x each {d('each')}, joint {d('joint')}; "
+            f"consistency at 8x {cons[0]:.1f} dB vs {cons[1]:.1f} dB.")
 
 
 def main():
