@@ -21,10 +21,11 @@ from .losses import scale_inputs
 __all__ = ['INCEPTION_HELP', 'EVAL_GROUPS', 'EVAL_EXAMPLES', 'as_images', 'to_uint8', 'pyr_down', 'pyr_up', 'pyramid_resolutions',
            'laplacian_pyramid', 'neighbourhood_positions', 'sample_descriptors', 'normalize_descriptors',
            'swd_descriptors', 'level_descriptors', 'sliced_wasserstein', 'plot_swd_levels', 'image_spectrum',
-           'log_spectral_distance', 'spectral_distance', 'plot_spectra', 'latents', 'map_latents', 'synthesize',
-           'tile_render', 'resize_images', 'render_images', 'fake_images', 'psnr', 'downsample', 'scale_consistency',
-           'real_patches', 'fake_patches', 'patch_swd', 'feature_stats', 'frechet_distance', 'InceptionFeatures',
-           'fid_from_images', 'real_at_size', 'evaluate', 'format_table', 'plot_evaluation', 'anyres_eval']
+           'log_spectral_distance', 'spectral_distance', 'plot_spectra', 'band_power_db', 'latents', 'map_latents',
+           'synthesize', 'tile_render', 'resize_images', 'render_images', 'fake_images', 'psnr', 'downsample',
+           'scale_consistency', 'real_patches', 'fake_patches', 'patch_swd', 'feature_stats', 'frechet_distance',
+           'InceptionFeatures', 'fid_from_images', 'real_at_size', 'evaluate', 'format_table', 'plot_evaluation',
+           'anyres_eval']
 
 # %% ../nbs/11_metrics.ipynb #ee7887cd
 def as_images(x, value_range=(-1, 1), device=None) -> torch.Tensor:
@@ -233,6 +234,14 @@ def plot_spectra(spectra: dict, ax=None, fmin: float = 0.25, title: str = 'radia
     ax.set_xticks(ticks, [f'{t:g}' for t in ticks]); ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('frequency (cycles/px)'); ax.set_ylabel('power'); ax.set_title(title, fontsize=10); ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/11_metrics.ipynb #ad08f279
+def band_power_db(images, fmin: float = 0.25, fmax: float = 0.5, value_range=(-1, 1)) -> float:
+    "Mean power (dB) of an image set over `fmin <= f <= fmax` cycles/px (default: the top octave), or of a `(freqs, power)` pair from `image_spectrum`."
+    f, p = images if isinstance(images, tuple) and len(images) == 2 else image_spectrum(images, value_range)
+    m = (np.asarray(f) >= fmin - 1e-12) & (np.asarray(f) <= fmax + 1e-12)
+    if not m.any(): raise ValueError(f"no frequency in [{fmin}, {fmax}] cycles/px among {np.min(f):.3g}..{np.max(f):.3g}")
+    return float(10*np.log10(np.mean(np.asarray(p, np.float64)[m])))
 
 # %% ../nbs/11_metrics.ipynb #c2ca9193
 def latents(G, n: int, seed: int = 0, device=None) -> torch.Tensor:

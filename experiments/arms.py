@@ -73,7 +73,7 @@ from anyres_nb import ops
 from anyres_nb.data import make_synthetic_set
 from anyres_nb.train import train, load_checkpoint, generator_from_checkpoint, list_checkpoints
 from anyres_nb.metrics import (latents, map_latents, render_images, to_uint8, sliced_wasserstein, image_spectrum,
-                               spectral_distance, psnr, downsample, real_patches, fake_patches, laplacian_pyramid,
+                               band_power_db, spectral_distance, psnr, downsample, real_patches, fake_patches, laplacian_pyramid,
                                pyramid_resolutions, level_descriptors,
                                as_images, _gen, fid_from_images)
 
@@ -222,13 +222,6 @@ def combine_seeds(points, reps, draws=4000, seed=BOOT_SEED):
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
-def top_octave_db(images):
-    "Mean power (dB) of an image set over 0.25-0.5 cycles/px."
-    f, p = image_spectrum(images)
-    m = (f >= 0.25) & (f <= 0.5)
-    return float(10 * np.log10(np.mean(p[m])))
-
-
 @torch.no_grad()
 def render_model(G, n, sizes, upsample, n_cons, seed=0):
     "Renders of one model, computed once: uint8 NCHW per size for `latents(G, n, seed)` and the float renders of the first `n_cons` (for consistency)."
@@ -260,7 +253,7 @@ def evaluate(G, real, real_big, sizes, counts, upsample, a, feats=None):
                 ref = sliced_wasserstein(real[s], fakes[s], normalize=nm)
                 assert np.allclose(lv, ref, rtol=1e-3, atol=1e-3), (s, nm, lv, ref)
         if a.check_library and s == sizes[-1]: a.check_library = False; log('the fast SWD path agrees with metrics.sliced_wasserstein')
-        tr, tf = top_octave_db(real[s]), top_octave_db(fakes[s])
+        tr, tf = band_power_db(real[s]), band_power_db(fakes[s])
         out['spectra'][str(s)] = dict(top_octave_db_vs_real=tf - tr, spectral_distance=spectral_distance(real[s], fakes[s]))
         if s in (128, 256): out['spectra'][str(s)]['spectrum'] = [v.tolist() for v in image_spectrum(fakes[s])]
         if feats is not None: out.setdefault('fid', {})[str(s)] = fid_from_images(feats, real[s], fakes[s])

@@ -21,17 +21,10 @@ import torch
 
 from anyres_nb.generator import Generator
 from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_checkpoints
-from anyres_nb.metrics import fake_images, sliced_wasserstein, image_spectrum
+from anyres_nb.metrics import fake_images, sliced_wasserstein, band_power_db
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from controlled import EVAL_SEED0, log, save_json, heldout
-
-
-def top_octave_db(images):
-    "Mean power (dB) of an image set over 0.25-0.5 cycles/px."
-    f, p = image_spectrum(images)
-    m = (f >= 0.25) & (f <= 0.5)
-    return float(10 * np.log10(np.mean(p[m])))
 
 
 def generators(src, every=False):
@@ -56,7 +49,7 @@ def real_and_floor(n1, n8):
     real2 = {32: heldout(n1, [32], EVAL_SEED0 + 100_000)[32], 256: heldout(n8, [256], EVAL_SEED0 + 100_000)[256]}
     return real, dict(swd1=float(np.mean(sliced_wasserstein(real[32], real2[32]))),
                       swd8=float(np.mean(sliced_wasserstein(real[256], real2[256]))),
-                      top_db_real_vs_real=top_octave_db(real2[256]) - top_octave_db(real[256]))
+                      top_db_real_vs_real=band_power_db(real2[256]) - band_power_db(real[256]))
 
 
 @torch.no_grad()
@@ -65,7 +58,7 @@ def evaluate(G, real, n1, n8, seed=1):
     f8 = fake_images(G, n8, 256, seed=seed, batch=4)
     up = fake_images(G, n8, 256, seed=seed, batch=4, upsample=True)
     s1, s8 = sliced_wasserstein(real[32], f1), sliced_wasserstein(real[256], f8)
-    t8, tu, tr = top_octave_db(f8), top_octave_db(up), top_octave_db(real[256])
+    t8, tu, tr = band_power_db(f8), band_power_db(up), band_power_db(real[256])
     return dict(swd1=float(np.mean(s1)), swd8=float(np.mean(s8)), swd8_levels=[round(v, 2) for v in s8],
                 top_db_vs_real=t8 - tr, top_db_vs_lanczos=t8 - tu), f8
 
