@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #9cec781c
 from __future__ import annotations
-import copy, io, json, math, os, sys, time, shutil, warnings
+import copy, io, json, math, os, signal, sys, threading, time, shutil, warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,12 +33,12 @@ _all_ = ['PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info', 'list_c
 
 # %% auto #0
 __all__ = ['TRAINERS', 'TRAIN_GROUPS', 'TRAIN_REQUIRED', 'TRAIN_EXAMPLES', 'NonFiniteLossError', 'Trainer', 'render_tiled',
-           'to_uint8', 'image_grid', 'read_log', 'plot_log', 'train', 'anyres_train', 'PRESETS', 'CKPT_FORMAT',
-           'save_checkpoint', 'checkpoint_info', 'list_checkpoints', 'prune_checkpoints', 'load_checkpoint',
-           'generator_from_checkpoint', 'resolve_device', 'Progress', 'grouped_parser', 'grouped_call_parse',
-           'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_', 'DEFAULTS', 'STAGES',
-           'RUN_FILES', 'RESUMABLE_OVERRIDES', 'make_config', 'ConfigError', 'check_config', 'run_files',
-           'check_outdir', 'clear_run', 'prepare_config']
+           'to_uint8', 'image_grid', 'read_log', 'plot_log', 'RunStopped', 'StopRequest', 'train', 'anyres_train',
+           'PRESETS', 'CKPT_FORMAT', 'save_checkpoint', 'checkpoint_info', 'list_checkpoints', 'prune_checkpoints',
+           'load_checkpoint', 'generator_from_checkpoint', 'resolve_device', 'Progress', 'grouped_parser',
+           'grouped_call_parse', 'step_seed', 'step_generator', 'IndexStream', 'init_distributed', 'all_reduce_mean_',
+           'DEFAULTS', 'STAGES', 'RUN_FILES', 'RESUMABLE_OVERRIDES', 'make_config', 'ConfigError', 'check_config',
+           'run_files', 'check_outdir', 'clear_run', 'prepare_config']
 
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
@@ -382,10 +382,30 @@ def _log(self: Trainer, rec):
     if self.rank == 0:
         with open(self.outdir / 'log.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
 
+# %% ../nbs/09_train.ipynb #a7e4802f
+class RunStopped(KeyboardInterrupt):
+    "`fit` stopped on request (SIGINT or SIGTERM) after writing `checkpoint`."
+    def __init__(self, msg, checkpoint=None): super().__init__(msg); self.checkpoint = checkpoint
+
+class StopRequest:
+    "While active (`with`, main thread only), the first SIGINT or SIGTERM sets `requested` (the signal's name) instead of interrupting; a second interrupts."
+    signals = (signal.SIGINT, signal.SIGTERM)
+    def __init__(self): self.requested, self._old = None, {}
+    def _ask(self, signum, frame):
+        if self.requested is not None: raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopping at once")
+        self.requested = signal.Signals(signum).name
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = {s: signal.signal(s, self._ask) for s in self.signals}
+        return self
+    def __exit__(self, *exc):
+        for s, h in self._old.items(): signal.signal(s, h)
+        self._old = {}
+
 # %% ../nbs/09_train.ipynb #0a8b6f2c
 @patch
 def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
-    "Train until `kimg` (default: the config's) thousand images (or `max_minutes` of wall time, then a final snapshot), logging, snapshotting every `snap` kimg; returns the last checkpoint path."
+    "Train until `kimg` (default: the config's) thousand images (or `max_minutes` of wall time, then a final snapshot), logging, snapshotting every `snap` kimg; returns the last checkpoint path. A SIGINT/SIGTERM ends the step, snapshots and raises `RunStopped`."
     c = self.cfg; kimg = c['kimg'] if kimg is None else kimg
     total = max(1, math.ceil(kimg * 1000 / c['batch'])); snap_steps = max(1, round(c['snap'] * 1000 / c['batch']))
     if self.rank == 0:
@@ -396,15 +416,19 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
             Image.fromarray(image_grid(np.stack(reals).transpose(0, 2, 3, 1), cols=8)).save(self.outdir / 'reals.png')
     bar = Progress(total, self.step, enabled=progress and self.rank == 0)
     acc, n_acc, t_train, s0, t_start = {}, {}, 0., self.step, time.time()
-    with _ops_context(c.get('ops', 'auto'), c.get('precision', 'fp32'), self.device, say=print if self.rank == 0 and self.verbose else (lambda m: None)):
+    stopped = False
+    with StopRequest() as stop, _ops_context(c.get('ops', 'auto'), c.get('precision', 'fp32'), self.device,
+                                             say=print if self.rank == 0 and self.verbose else (lambda m: None)):
         while self.step < total:
             t0 = time.time(); st = self.train_step(); t_train += time.time() - t0
             for k, v in st.items(): acc[k] = acc.get(k, 0.) + v; n_acc[k] = n_acc.get(k, 0) + 1
             out_of_time = max_minutes is not None and time.time() - t_start > 60 * max_minutes
+            stopped = stop.requested is not None
             if _dist() is not None:                                  # every process stops at the same step
-                flag = torch.tensor([float(out_of_time)]); _dist().all_reduce(flag); out_of_time = bool(flag.item() > 0)
+                flag = torch.tensor([float(out_of_time), float(stopped)]); _dist().all_reduce(flag)
+                out_of_time, stopped = bool(flag[0] > 0), bool(flag[1] > 0)
             if out_of_time and self.verbose: bar.write(f"time budget of {max_minutes} min reached at step {self.step} ({self.nimg / 1000:.2f} kimg)")
-            done = self.step >= total or out_of_time
+            done = self.step >= total or out_of_time or stopped
             if self.step % c['log_every'] == 0 or done:
                 its = (self.step - s0) / max(t_train, 1e-9)
                 rec = dict(step=self.step, kimg=self.nimg / 1000, it_s=its, kimg_h=its * c['batch'] * 3.6, sec_train=t_train,
@@ -414,9 +438,12 @@ def fit(self: Trainer, kimg=None, progress=True, max_minutes=None):
                                       f"D {rec.get('D/loss', float('nan')):.3f}  {its:.2f} it/s")
             elif progress: bar.update(self.step)
             if self.step % snap_steps == 0 or done: self.snapshot(); self.plot_losses()
-            if out_of_time: break
+            if out_of_time or stopped: break
     bar.close()
     if _dist() is not None: _dist().barrier()
+    if stopped:
+        raise RunStopped(f"stopped by {stop.requested or 'another process'} at step {self.step} ({self.nimg / 1000:.3f} kimg), "
+                         f"checkpoint {self.last_ckpt}", self.last_ckpt)
     return self.last_ckpt
 
 # %% ../nbs/09_train.ipynb #b75b56d6
@@ -472,6 +499,7 @@ TRAIN_EXAMPLES = """examples:
   anyres_train --resume runs/s2 --kimg 10                         # continue run s2, in runs/s2
   anyres_train --data data/lr --outdir runs/s1 --overwrite        # start again in a used folder
   anyres_make_data strips --panorama 64 && anyres_train --stage pano --data strips --outdir runs/pano
+Ctrl-C (or SIGTERM) stops a run after its current step, with a checkpoint (exit status 130).
 A new run needs an empty (or new) --outdir; --resume continues in the folder it is given."""
 
 def _resolved_defaults(name):
@@ -486,7 +514,7 @@ def _resolved_defaults(name):
 
 # %% ../nbs/09_train.ipynb #74c6520f
 def _train_from_cli(quiet=False, max_minutes=None, overwrite=False, strict=False, **options):
-    "`anyres_train`'s body: the options that were given, then `train`; a bad config or a non-finite loss ends with one line and exit status 2 or 3."
+    "`anyres_train`'s body: the options that were given, then `train`; a bad config, a non-finite loss or a stop by Ctrl-C/SIGTERM ends with one line and exit status 2, 3 or 130."
     opts = {k: v for k, v in options.items() if v is not None}
     if strict: opts['strict'] = True
     if opts.get('resume'): opts = {k: v for k, v in opts.items() if k not in ('stage', 'preset') or v != DEFAULTS[k]}
@@ -497,6 +525,9 @@ def _train_from_cli(quiet=False, max_minutes=None, overwrite=False, strict=False
         print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(2)
     except NonFiniteLossError as e:
         print(f"anyres_train: error: {e}", file=sys.stderr); sys.exit(3)
+    except RunStopped as e:
+        print(f"anyres_train: {e}; continue with: anyres_train --resume {Path(e.checkpoint).parent if e.checkpoint else '<run folder>'}",
+              file=sys.stderr); sys.exit(130)
     if path: print(f"last checkpoint: {path}")
     return path
 

@@ -62,6 +62,25 @@ def test_bad_arguments_are_refused_before_training(data, tmp_path, args, needle)
     assert not list((tmp_path / 'run').glob('ckpt-*.pt')) if (tmp_path / 'run').exists() else True
 
 
+def test_ctrl_c_stops_with_a_checkpoint_and_resumes(data, tmp_path):
+    "SIGINT (Ctrl-C) during a run: the step ends, a checkpoint is written, one line says how to continue, exit 130."
+    import signal, time
+    at, run_dir = anyres_train_cmd(tmp_path), tmp_path / 'run'
+    p = subprocess.Popen(at + ['--data', str(data / 'lr'), '--outdir', str(run_dir), '--kimg', '10', '--snap', '10', '--quiet'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    started, t0 = run_dir / 'reals.png', time.time()                  # written when the training loop starts
+    while not started.exists() and time.time() - t0 < 300 and p.poll() is None: time.sleep(0.2)
+    time.sleep(1); p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 130, (p.returncode, err[-2000:])
+    assert 'stopped by SIGINT' in err and f'anyres_train --resume {run_dir}' in err and 'Traceback' not in err, err[-2000:]
+    ck = torch.load(sorted(run_dir.glob('ckpt-*.pt'))[-1], weights_only=True)
+    assert ck['step'] >= 1                                               # the step in progress was finished and kept
+    r = run(at + ['--resume', str(run_dir), '--kimg', str((ck['step'] + 1) * 8 / 1000), '--quiet'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert torch.load(sorted(run_dir.glob('ckpt-*.pt'))[-1], weights_only=True)['step'] == ck['step'] + 1
+
+
 DDP_SCRIPT = textwrap.dedent('''
     import sys, torch
     from anyres_nb.train import train, prepare_config, Trainer
