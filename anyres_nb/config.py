@@ -269,4 +269,5 @@ def prepare_config(world_size=1, overwrite=False, **options):
         if t['G_kwargs']['img_resolution'] != cfg['res']:
             raise ConfigError(f"--teacher: it renders {t['G_kwargs']['img_resolution']} px but this run's base size is {cfg['res']} px; use the teacher's --preset.")
         cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
+        cfg['G_kwargs'] = {k: v for k, v in copy.deepcopy(t['G_kwargs']).items() if k != 'training_mode'}   # the network stage 2 builds: the teacher's
     return cfg, None
