@@ -49,8 +49,7 @@ def describe(r, b):
     cfg, base = r['config'], b['config']
     out = [f"teacher {cfg['teacher']}"] if r.get('teacher_md5') != b.get('teacher_md5') else []
     out += [f"{k} {cfg.get(k)}" for k in KEYS if cfg.get(k) != base.get(k)]
-    ch, ch0 = cfg['G_kwargs'].get('channel_max'), base['G_kwargs'].get('channel_max')
-    if ch != ch0: out.append(f"G channels {ch} (teacher's)")
+    if r.get('g_channel_max') != b.get('g_channel_max'): out.append(f"G channel_max {r.get('g_channel_max')} (the teacher's)")
     return ', '.join(out) or '(baseline)'
 
 
@@ -114,6 +113,8 @@ def main(argv=None):
         cfg = json.loads((Path(folder) / 'config.json').read_text())
         r = res['runs'].setdefault(name, dict(rows=[]))
         r.update(folder=str(folder), config=cfg, zoom6_share=zoom_share(cfg['data_hr'], cfg['res']), teacher_md5=file_md5(cfg['teacher']))
+        ck = list_checkpoints(folder)                # the network a checkpoint holds (older stage-2 configs said the preset's)
+        if ck: r['g_channel_max'] = load_checkpoint(ck[-1])['G_kwargs']['channel_max']
     for s in a.add:
         name, f = s.split('=', 1)
         for row in json.loads(Path(f).read_text())['rows']:
