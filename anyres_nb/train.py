@@ -388,7 +388,7 @@ class RunStopped(KeyboardInterrupt):
     def __init__(self, msg, checkpoint=None): super().__init__(msg); self.checkpoint = checkpoint
 
 class StopRequest:
-    "While active (`with`, main thread only), the first SIGINT or SIGTERM sets `requested` (the signal's name) instead of interrupting; a second interrupts."
+    "While active (`with`, main thread only), the first SIGINT or SIGTERM sets `requested` (the signal's name) instead of interrupting; a second interrupts. A signal the process ignores (e.g. SIGINT of a background job) stays ignored."
     signals = (signal.SIGINT, signal.SIGTERM)
     def __init__(self): self.requested, self._old = None, {}
     def _ask(self, signum, frame):
@@ -396,7 +396,7 @@ class StopRequest:
         self.requested = signal.Signals(signum).name
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = {s: signal.signal(s, self._ask) for s in self.signals}
+            self._old = {s: signal.signal(s, self._ask) for s in self.signals if signal.getsignal(s) is not signal.SIG_IGN}
         return self
     def __exit__(self, *exc):
         for s, h in self._old.items(): signal.signal(s, h)

@@ -67,7 +67,8 @@ def test_ctrl_c_stops_with_a_checkpoint_and_resumes(data, tmp_path):
     import signal, time
     at, run_dir = anyres_train_cmd(tmp_path), tmp_path / 'run'
     p = subprocess.Popen(at + ['--data', str(data / 'lr'), '--outdir', str(run_dir), '--kimg', '10', '--snap', '10', '--quiet'],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as from a terminal, even where this runs ignoring SIGINT
     started, t0 = run_dir / 'reals.png', time.time()                  # written when the training loop starts
     while not started.exists() and time.time() - t0 < 300 and p.poll() is None: time.sleep(0.2)
     time.sleep(1); p.send_signal(signal.SIGINT)
