@@ -23,7 +23,7 @@ __all__ = ['DEFAULTS', 'STAGES', 'RUN_FILES', 'RESUMABLE_OVERRIDES', 'make_confi
 DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=None, preset='demo', kimg=None,
                 batch=None, glr=0.0025, dlr=0.002, gamma=None, r1_interval=16, style_mixing_prob=0.,
                 ema_kimg=None, ema_rampup=0.05, blur_init_sigma=0., blur_fade_kimg=None,
-                scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='linear',
+                scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='fourier',
                 teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
                 xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
                 min_images=4, strict=False, res=None, ops='auto', precision='fp32', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)

@@ -2,7 +2,7 @@
 # Retrain the small checkpoint shipped as anyres_nb/assets/demo.pt, with the console scripts only (issue 13's recipe).
 #   bash experiments/bundled_checkpoint.sh [WORKDIR] [STAGE1_KIMG] [STAGE2_KIMG] [SCALE_COND]
 # Defaults: WORKDIR=out/bundle, 40 kimg of stage 1, 154 kimg of stage 2 with the 'fourier' scale code (the shipped
-# model's; 'linear' is anyres_train's default since issue 13's measurements), one torch thread (so that another job
+# model's and anyres_train's default), one torch thread (so that another job
 # can use the second core): about 45 minutes + 3 hours on a 2-core AMD EPYC. Interrupted? Run the same command again:
 # each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt, WORKDIR/demo_quality.json and
 # WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it.

@@ -83,9 +83,10 @@ def write_report(res, results_dir, command):
              '**Partial**: stage 1 only, one training seed per candidate, a short budget each. The stage-2 settings are '
              'compared in `stage2_search.md` beside this file (`experiments/stage2_table.py`): scale sampling, teacher on or '
              'off, share of high-resolution patches and the Fourier and reference scale codes by issue 18\'s controlled '
-             'experiment, the linear scale code (now the default) by `experiments/stage2_more.py`, three training seeds each; '
+             'experiment, the linear scale code by `experiments/stage2_more.py` (the default for a while; `experiments/layout_follow.py` showed it loses the latent\'s layout at 8x, and the default is the Fourier code again), three training seeds each; '
              'teacher weight 3 on the linear code at one seed (it trades realism for consistency; the default stays 1). '
-             'The teacher\'s mode and the scale range are not searched. '
+             'The teacher\'s mode is not searched; the range of sizes of the high-resolution set (which sets the share of '
+             'patches at 6x-8x) is compared on the bundled model\'s runs in `bundle_curves.md` (`experiments/bundle_curves.py`). '
              '`--report` rewrites this table from the stored evaluations.', '',
              'The machine was shared with other work, so the kimg each candidate reached in its minutes varies with the load '
              'as well as with its cost; the column at a fixed 8 kimg compares the recipes per image seen.', '',

@@ -24,7 +24,7 @@ MORE = {   # name: (description, stage-2 options), each (b) with one change ((b)
     'b-lin':  ("the reference's normalized scale fed to the scale mapping without its RMS normalization ('linear')", dict(scale_cond='linear')),
     'b-t3':   ('teacher weight 3 (the default is 1)', dict(scale_cond='fourier', teacher_lambda=3.)),
     'b-fwd':  ("the teacher's forward mode (the default is 'inverse')", dict(scale_cond='fourier', teacher_mode='forward')),
-    'lin-t3': ("the linear scale code (the new default) with teacher weight 3", dict(scale_cond='linear', teacher_lambda=3.)),
+    'lin-t3': ("the linear scale code with teacher weight 3", dict(scale_cond='linear', teacher_lambda=3.)),
 }
 COPIED = ('b', 'b-ref')        # from issue 18, for each training seed asked for
 
