@@ -11,7 +11,8 @@ are kept, so running the command again after the runs have gone on evaluates onl
 reads earlier `zoom_eval.py --json` files (the same protocol) into a run's curve, and a `--frozen` run gets no new
 evaluation. The first run is the baseline:
 each other run's row says which options differ from it (from the configs), with the share of its patches that the
-high-resolution set lets reach 6x or more (target sizes are drawn uniformly from base size to an image's short side).
+high-resolution set lets reach 6x or more (target sizes are drawn uniformly from base size to an image's short side),
+and, for rows evaluated since it existed, `layout_follow.py`'s recall (does the 8x render keep its latent's layout).
 """
 import argparse, json, sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_che
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from controlled import log, save_json
 from zoom_eval import evaluate, real_and_floor
+from layout_follow import layout_follow
 
 KEYS = ('data_hr', 'batch', 'glr', 'dlr', 'gamma', 'scale_cond', 'scale_mapping_max', 'teacher_lambda',
         'base_probability', 'scale_min', 'scale_max')
@@ -65,14 +67,15 @@ def due(paths, every, batch):
 
 def table(res):
     base = res['runs'][next(iter(res['runs']))]
-    lines = ["| run | differs from the first | HR patches >= 6x | kimg | SWD 1x | SWD 8x | top octave vs real | vs Lanczos |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | differs from the first | HR patches >= 6x | kimg | SWD 1x | SWD 8x | top octave vs real | vs Lanczos | 8x keeps the layout |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in res['runs'].items():
         share = f"{100 * r['zoom6_share']:.1f} %" if r.get('zoom6_share') is not None else ''
         for i, row in enumerate(sorted(r['rows'], key=lambda x: x['kimg'])):
+            keeps = f"{100 * row['recall']:.0f} %" if 'recall' in row else ''
             lines.append(f"| {name if i == 0 else ''} | {describe(r, base) if i == 0 else ''} | {share if i == 0 else ''} | "
                          f"{row['kimg']:.0f} | {row['swd1']:.1f} | {row['swd8']:.1f} | {row['top_db_vs_real']:+.1f} dB | "
-                         f"{row['top_db_vs_lanczos']:+.1f} dB |")
+                         f"{row['top_db_vs_lanczos']:+.1f} dB | {keeps} |")
     f = res['floor']
     return (f"Floor (real vs real, same protocol): SWD 1x {f['swd1']:.1f}, 8x {f['swd8']:.1f}; targets <= {1.5 * f['swd1']:.1f} "
             f"and <= {1.5 * f['swd8']:.1f}; top octave within 3 dB of real, >= +6 dB above Lanczos.\n\n" + '\n'.join(lines) + '\n')
@@ -127,11 +130,17 @@ def main(argv=None):
             if any(abs(x['kimg'] - kimg) < 1e-6 for x in r['rows']): continue
             if real is None:
                 real, floor = real_and_floor(a.n1, a.n8); res.update(floor=floor, n1=a.n1, n8=a.n8)
-            row, _ = evaluate(generator_from_checkpoint(load_checkpoint(p)).eval(), real, a.n1, a.n8)
+            G = generator_from_checkpoint(load_checkpoint(p)).eval()
+            row, _ = evaluate(G, real, a.n1, a.n8)
+            row['recall'], row['mse_ratio'] = layout_follow(G)
             row.update(name=Path(p).stem, kimg=float(kimg), src=str(p)); r['rows'].append(row)
             log(f"{name} {kimg:.1f} kimg: SWD 1x {row['swd1']:.1f}, 8x {row['swd8']:.1f}, top octave {row['top_db_vs_real']:+.1f} dB "
-                f"vs real, {row['top_db_vs_lanczos']:+.1f} dB vs Lanczos")
+                f"vs real, {row['top_db_vs_lanczos']:+.1f} dB vs Lanczos, 8x keeps the layout {100 * row['recall']:.0f} %")
             save_json(res, a.json)
+        for row in r['rows']:                        # rows evaluated before the layout measure existed
+            if 'recall' not in row and Path(row['src']).is_file():
+                row['recall'], row['mse_ratio'] = layout_follow(generator_from_checkpoint(load_checkpoint(row['src'])).eval())
+                save_json(res, a.json)
     if 'floor' not in res: res['floor'] = real_and_floor(a.n1, a.n8)[1]
     save_json(res, a.json)
     Path(a.md).write_text("# Bundle candidates: stage-2 curves\n\nMade by `.venv/bin/python experiments/bundle_curves.py "
