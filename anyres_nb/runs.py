@@ -31,6 +31,7 @@ PRESETS = {
               D=dict(channel_base=32768, channel_max=512, architecture='resnet', num_fp16_res=4,
                      epilogue_kwargs=dict(mbstd_group_size=4))),
     'demo': dict(res=32, batch=8, gamma=0.25, snap=1., kimg=6., ema_kimg=0.5, glr=0.005, dlr=0.004, teacher_lambda=1.,
+                 base_probability=0.25,
                  G=dict(z_dim=64, w_dim=64, mapping_kwargs=dict(num_layers=2), channel_base=1024, channel_max=32,
                         num_layers=6, num_critical=2, margin_size=8, conv_kernel=3, use_radial_filters=False, num_fp16_res=0),
                  D=dict(channel_base=1024, channel_max=64, architecture='resnet', num_fp16_res=0,

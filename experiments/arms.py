@@ -31,7 +31,8 @@ Arms, per training seed s (`--seeds`, default 0,1,2), all from the same stage-1 
   c      stage 2, discrete scales {1, 1/2, 1/4} (issue 7's arm);
   d      stage 2 without the teacher loss (`teacher_lambda=0`);
   e      stage 2 with the teacher but no high-resolution patches (`base_probability=1`).
-Stage-2 arms otherwise use the demo preset (batch 8, teacher_lambda 1), `data_hr` the set's hr/ folder, K2 kimg.
+Stage-2 arms otherwise use the demo preset (batch 8, teacher_lambda 1, base_probability 0.25; the recorded results in
+experiments/arms were made when the preset's base_probability was 0.5), `data_hr` the set's hr/ folder, K2 kimg.
 `--hr_max_factor 8 --max_zoom 0` gives the library's defaults instead (then (c') duplicates (c)).
 
 Evaluation per (arm, seed) at 1x, 1.5x, 2x, 3x, 4x, 6x, 8x (32 ... 256 px), the same latents for every arm (paired):

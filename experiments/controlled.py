@@ -16,8 +16,8 @@ Models, all with the `demo` preset:
   (d) stage 2 without the teacher loss (`--teacher_lambda 0`), `--kimg2` kimg.
 (b), (c) and (d) start from the same stage-1 checkpoint and see the same number of images (same steps, same batch).
 Stage 2 uses `anyres_train`'s default scale code, `'fourier'` (issue 13). The committed `results.json` was made
-before the scale codes existed, with the reference's constant scale branch (`'reference'`); a rerun measures the
-default (`--reeval` only re-evaluates the stored checkpoints).
+before the scale codes existed, with the reference's constant scale branch (`'reference'`) and the preset's
+`base_probability` then 0.5 (now 0.25); a rerun measures the defaults (`--reeval` only re-evaluates the stored checkpoints).
 
 Evaluated per model, at 32, 64 and 128 px against the held-out scenes at the same size: SWD per Laplacian level (x1e3,
 finest level first), the log-spectral distance over the upper half of the frequencies (dB), and scale consistency (the
