@@ -131,8 +131,8 @@ def main(argv=None):
             if real is None:
                 real, floor = real_and_floor(a.n1, a.n8); res.update(floor=floor, n1=a.n1, n8=a.n8)
             G = generator_from_checkpoint(load_checkpoint(p)).eval()
-            row, _ = evaluate(G, real, a.n1, a.n8)
-            row['recall'], row['mse_ratio'] = layout_follow(G)
+            row, f8 = evaluate(G, real, a.n1, a.n8)                # f8: the 8x renders of latents(G, n8, seed 1)
+            row['recall'], row['mse_ratio'] = layout_follow(G, renders8=f8)
             row.update(name=Path(p).stem, kimg=float(kimg), src=str(p)); r['rows'].append(row)
             log(f"{name} {kimg:.1f} kimg: SWD 1x {row['swd1']:.1f}, 8x {row['swd8']:.1f}, top octave {row['top_db_vs_real']:+.1f} dB "
                 f"vs real, {row['top_db_vs_lanczos']:+.1f} dB vs Lanczos, 8x keeps the layout {100 * row['recall']:.0f} %")

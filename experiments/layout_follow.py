@@ -16,9 +16,8 @@ import argparse, sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from anyres_nb.metrics import fake_images
+from anyres_nb.metrics import fake_images, downsample
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from controlled import log, save_json
@@ -26,10 +25,13 @@ from zoom_eval import generators
 
 
 @torch.no_grad()
-def layout_follow(G, n=48, seed=1):
-    "(recall, mse_ratio) of the 8x renders against the 1x renders of the same `n` latents (see the module docstring)."
+def layout_follow(G, n=48, seed=1, renders8=None):
+    """(recall, mse_ratio) of the 8x renders against the 1x renders of the same `n` latents (see the module docstring).
+    `renders8`: 8x renders already made by `fake_images(G, m, 256, seed=seed)` with m >= n (the first n are used; the
+    first n latents of `metrics.latents(G, m, seed)` are those of `latents(G, n, seed)`), so they need not be rendered again."""
     f1 = fake_images(G, n, 32, seed=seed).float()
-    f8 = F.interpolate(fake_images(G, n, 256, seed=seed, batch=4).float(), size=32, mode='area')
+    f8 = renders8[:n] if renders8 is not None and len(renders8) >= n else fake_images(G, n, 256, seed=seed, batch=4)
+    f8 = downsample(f8.float(), 8, 'area')
     lum = lambda x: x.mean(1).flatten(1)
     D = torch.cdist(lum(f8), lum(f1)) ** 2 / 1024                      # [i, j]: 8x render of latent i vs 1x render of j
     own, other = D.diag().mean().item(), (D.sum() - D.diag().sum()).item() / (n * n - n)
