@@ -103,8 +103,9 @@ def project(G, target, steps: int = 200, wplus: bool = False, lr: float = 0.1, w
             lpips_weight: float = 1., starts: int = 1, probe_steps: int | None = None, seed: int = 0, progress: bool = True) -> dict:
     """Find styles that make the frozen `G` draw `target` (any picture `to_tensor_image` reads; brought to native size by
     `target_to_native`). Optimises `w` (or per-layer `w+`) with Adam (learning rate: 5 % warm-up, then a cosine to 0) on
-    `pyramid_l1` (+ `lpips_weight * lpips` if given) + `w_reg |w - w_avg|^2`, from `w_avg`, or with `starts > 1` from the
-    best of `w_avg` and `starts - 1` random latents (seeded by `seed`) after `probe_steps` each. Returns `ws`
+    `pyramid_l1` (+ `lpips_weight * lpips` if given) + `w_reg |w - w_avg|^2`, from `w_avg`; with `starts > 1` also from the
+    best of `starts - 1` random latents (seeded by `seed`) after `probe_steps` each, if it beats `w_avg` at the probe
+    (both then run `steps`; the lower final loss wins). Returns `ws`
     `[1, num_ws, w_dim]`, `image` (the fit), `target` (at native size), `losses` (per step of the final descent),
     `psnr` (dB, of the fit), `wplus`, `steps`, `start` (0: `w_avg`; k: the k-th random latent)."""
     if int(steps) < 1: raise ValueError(f"steps must be a positive number of optimisation steps, got {steps!r}")
@@ -118,9 +119,11 @@ def project(G, target, steps: int = 200, wplus: bool = False, lr: float = 0.1, w
         with torch.no_grad(): w0 += [w[None, :1].repeat(1, k, 1) for w in G.mapping(z, None, truncation_psi=0.7)]
         probe = max(1, int(probe_steps or steps // 5))
         ends = [_descend(G, w, tgt, probe, lr, w_reg, lpips, lpips_weight) for w in tqdm(w0, desc='starts', disable=not progress, leave=False)]
-        start = min(range(starts), key=lambda i: ends[i][1][-1])
-    else: start = 0
-    w, losses = _descend(G, w0[start], tgt, steps, lr, w_reg, lpips, lpips_weight, progress)
+        cands = sorted({0, min(range(starts), key=lambda i: ends[i][1][-1])})  # the best probe, and w_avg's start too:
+    else: cands = [0]                                                 # a probe's lead can be gone by the last step
+    runs = {i: _descend(G, w0[i], tgt, steps, lr, w_reg, lpips, lpips_weight, progress) for i in cands}
+    start = min(cands, key=lambda i: runs[i][1][-1])                 # the lower final loss wins
+    w, losses = runs[start]
     ws = w.expand(1, G.num_ws, -1).clone()
     with torch.no_grad(): img = _synth(G, ws)
     mse = (img.double() - tgt.double()).square().mean()
@@ -174,7 +177,7 @@ def anyres_invert(image: str,               # the picture to project (PNG, JPEG,
                   outdir: str = 'invert-out',  # where the files go (created; one holding a projection's files is refused)
                   steps: int = 300,         # optimisation steps
                   wplus: store_true = False,  # optimise one style per layer (w+) instead of one shared w
-                  starts: int = 8,          # start from the best of w_avg and STARTS-1 random latents after a short probe each
+                  starts: int = 8,          # also try the best of STARTS-1 random latents after a short probe each; the better of it and w_avg wins
                   seed: int = 0,            # picks the random starting latents (the same seed gives the same fit)
                   lpips: str = None,        # LPIPS weights file (else $ANYRES_LPIPS; without either: Laplacian L1 only)
                   overwrite: store_true = False,  # replace the files of an earlier projection in OUTDIR

@@ -135,7 +135,8 @@ def main(argv=None):
             row['recall'], row['mse_ratio'] = layout_follow(G, renders8=f8)
             row.update(name=Path(p).stem, kimg=float(kimg), src=str(p)); r['rows'].append(row)
             log(f"{name} {kimg:.1f} kimg: SWD 1x {row['swd1']:.1f}, 8x {row['swd8']:.1f}, top octave {row['top_db_vs_real']:+.1f} dB "
-                f"vs real, {row['top_db_vs_lanczos']:+.1f} dB vs Lanczos, 8x keeps the layout {100 * row['recall']:.0f} %")
+                f"vs real, {row['top_db_vs_lanczos']:+.1f} dB vs Lanczos, 8x keeps the layout {100 * row['recall']:.0f} %; "
+                f"8x by octave vs real {' '.join(f'{v:+.1f}' for v in row['octaves8_db_vs_real'])} dB")
             save_json(res, a.json)
         for row in r['rows']:                        # rows evaluated before the layout measure existed
             if 'recall' not in row and Path(row['src']).is_file():

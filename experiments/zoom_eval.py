@@ -10,7 +10,9 @@ A RUN is a run folder (its checkpoints), a checkpoint or network file, or a `G_e
   generator's Fourier grid, `--n8` images, mean over the levels 256 ... 16), each beside the real-vs-real floor of
   the same protocol (two disjoint held-out sets);
 - the power over the top octave (0.25-0.5 cycles/px) of the 8x renders, in dB against the real scenes' and against
-  a Lanczos upsampling of the same model's 1x render (detail that upsampling cannot invent).
+  a Lanczos upsampling of the same model's 1x render (detail that upsampling cannot invent);
+- the same difference to the real scenes octave by octave (1/64 ... 1/2 cycles/px at 8x, 1/16 ... 1/2 at 1x), finest
+  last, in the JSON (`octaves8_db_vs_real`, `octaves1_db_vs_real`) and the log: which scales of detail are missing.
 Targets (issue 13): SWD within 1.5x the floor at 1x and 8x; top octave within 3 dB of real and >= 6 dB above Lanczos.
 """
 import argparse, json, sys
@@ -21,7 +23,7 @@ import torch
 
 from anyres_nb.generator import Generator
 from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_checkpoints
-from anyres_nb.metrics import fake_images, sliced_wasserstein, band_power_db
+from anyres_nb.metrics import fake_images, sliced_wasserstein, band_power_db, image_spectrum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from controlled import EVAL_SEED0, log, save_json, heldout
@@ -60,7 +62,15 @@ def evaluate(G, real, n1, n8, seed=1):
     s1, s8 = sliced_wasserstein(real[32], f1), sliced_wasserstein(real[256], f8)
     t8, tu, tr = band_power_db(f8), band_power_db(up), band_power_db(real[256])
     return dict(swd1=float(np.mean(s1)), swd8=float(np.mean(s8)), swd8_levels=[round(v, 2) for v in s8],
-                top_db_vs_real=t8 - tr, top_db_vs_lanczos=t8 - tu), f8
+                top_db_vs_real=t8 - tr, top_db_vs_lanczos=t8 - tu,
+                octaves8_db_vs_real=octave_profile(f8, real[256]), octaves1_db_vs_real=octave_profile(f1, real[32])), f8
+
+
+def octave_profile(fake, real):
+    "Power of `fake` minus `real` (dB) in each octave from 1/64 (or the lowest above 1/size) to 0.5 cycles/px, finest last: where detail is missing."
+    (ff, pf), (fr, pr) = image_spectrum(fake), image_spectrum(real)
+    lo = [2.0 ** -k for k in range(6, 1, -1) if 2.0 ** -k >= 2 / fake.shape[-1]]
+    return [round(band_power_db((ff, pf), a, 2 * a) - band_power_db((fr, pr), a, 2 * a), 2) for a in lo]
 
 
 def main(argv=None):
@@ -82,7 +92,8 @@ def main(argv=None):
             strips.append(f8[:4])
             log(f"{name} {kimg:.1f} kimg: SWD 1x {r['swd1']:.1f} ({r['swd1'] / floor['swd1']:.2f}x floor), 8x {r['swd8']:.1f} "
                 f"({r['swd8'] / floor['swd8']:.2f}x), top octave {r['top_db_vs_real']:+.1f} dB vs real, "
-                f"{r['top_db_vs_lanczos']:+.1f} dB vs Lanczos")
+                f"{r['top_db_vs_lanczos']:+.1f} dB vs Lanczos; by octave, coarse to fine, vs real: 8x "
+                f"{' '.join(f'{v:+.1f}' for v in r['octaves8_db_vs_real'])} dB, 1x {' '.join(f'{v:+.1f}' for v in r['octaves1_db_vs_real'])} dB")
     if a.json: save_json(dict(floor=floor, rows=rows, n1=a.n1, n8=a.n8), a.json)
     if a.png:
         from PIL import Image
