@@ -240,7 +240,7 @@ def clear_run(folder):
 
 
 # %% ../nbs/08a_config.ipynb #d8180b80
-RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops', 'precision')
+RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops', 'precision', 'glr', 'dlr')
 
 def prepare_config(world_size=1, overwrite=False, **options):
     "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides, in the folder given). Returns `(cfg, ckpt_or_None)`."

@@ -285,7 +285,10 @@ def load_state_dict(self: Trainer, ck):
     if ck['stage'] != self.stage: raise ConfigError(f"--resume: checkpoint is stage {ck['stage']!r}, this run is {self.stage!r}")
     self.G.load_state_dict(ck['G']); self.G_ema.load_state_dict(ck['G_ema']); self.D.load_state_dict(ck['D'])
     if self.teacher is not None and ck.get('teacher') is not None: self.teacher.load_state_dict(ck['teacher'])
+    opts = (self.G_opt, self.D_opt); lrs = [[g['lr'] for g in o.param_groups] for o in opts]   # the config's rates
     self.G_opt.load_state_dict(ck['G_opt']); self.D_opt.load_state_dict(ck['D_opt'])
+    for o, r in zip(opts, lrs):                                       # kept: a resumed run may lower --glr/--dlr
+        for g, lr in zip(o.param_groups, r): g['lr'] = lr
     self.step, self.nimg = int(ck['step']), int(ck['nimg']); self.run_id = ck.get('run_id') or self.run_id
     torch.set_rng_state(ck['rng']['torch'])
     sm = ck['sampler']; scale = ck.get('world_size', 1) / self.world   # per-process positions if the world changed
@@ -541,8 +544,8 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  preset: str = 'demo',             # network and hyper-parameter preset: t, r or demo
                  kimg: float = None,               # train until this many thousand images
                  batch: int = None,                # total batch size (all processes)
-                 glr: float = None,                # G learning rate
-                 dlr: float = None,                # D learning rate
+                 glr: float = None,                # G learning rate (a resumed run may change it)
+                 dlr: float = None,                # D learning rate (a resumed run may change it)
                  gamma: float = None,              # R1 weight (lazy, every 16 D steps)
                  scale_min: float = None,          # smallest patch scale s = p/size (default: the image's native size)
                  scale_max: float = None,          # largest patch scale (default 1: the whole image at p)
