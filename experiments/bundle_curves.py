@@ -31,14 +31,14 @@ KEYS = ('data_hr', 'batch', 'glr', 'dlr', 'gamma', 'scale_cond', 'scale_mapping_
         'base_probability', 'scale_min', 'scale_max')
 
 
-def zoom_share(data_hr, p=32, zoom=6., draws=100_000, seed=0):
-    "Share of stage-2 patches at >= `zoom` x the base size `p`: image uniform, target size uniform in [p, short side]."
+def zoom_share(data_hr, p=32, zoom=6., draws=100_000, seed=0, scale_max=1.):
+    "Share of stage-2 patches at >= `zoom` x the base size `p`: image uniform, target size uniform in [p / scale_max, short side]."
     files = sorted(Path(data_hr).glob('*.png'))
     if not files: return None
     n = np.array([min(Image.open(f).size) for f in files], float)
     rng = np.random.default_rng(seed)
     m = n[rng.integers(len(n), size=draws)]
-    return float(np.mean(rng.uniform(p, m) >= zoom * p))
+    return float(np.mean(rng.uniform(p / scale_max, np.maximum(m, p / scale_max)) >= zoom * p))
 
 
 def file_md5(path):
@@ -115,7 +115,7 @@ def main(argv=None):
     for name, folder in runs.items():
         cfg = json.loads((Path(folder) / 'config.json').read_text())
         r = res['runs'].setdefault(name, dict(rows=[]))
-        r.update(folder=str(folder), config=cfg, zoom6_share=zoom_share(cfg['data_hr'], cfg['res']), teacher_md5=file_md5(cfg['teacher']))
+        r.update(folder=str(folder), config=cfg, zoom6_share=zoom_share(cfg['data_hr'], cfg['res'], scale_max=cfg.get('scale_max') or 1.), teacher_md5=file_md5(cfg['teacher']))
         ck = list_checkpoints(folder)                # the network a checkpoint holds (older stage-2 configs said the preset's)
         if ck: r['g_channel_max'] = load_checkpoint(ck[-1])['G_kwargs']['channel_max']
     for s in a.add:

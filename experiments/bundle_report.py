@@ -30,7 +30,7 @@ def main(argv=None):
     ap.add_argument('--assets', default='anyres_nb/assets')
     ap.add_argument('--gif', default='nbs/images/zoom.gif')
     ap.add_argument('--seed', type=int, default=1, help='latent of the zoom GIF')
-    ap.add_argument('--center', default='0.1,0.15', help="zoom centre x,y in [-1, 1] (the default: a peak of the shipped model's seed 1)")
+    ap.add_argument('--center', default='0.0,0.35', help="zoom centre x,y in [-1, 1] (the default: the ridges under the shipped model's seed-1 peaks)")
     ap.add_argument('--n1', type=int, default=256)
     ap.add_argument('--n8', type=int, default=64)
     a = ap.parse_args(argv)

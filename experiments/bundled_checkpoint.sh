@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Retrain the small checkpoint shipped as anyres_nb/assets/demo.pt, with the console scripts only (issue 13's recipe).
-#   bash experiments/bundled_checkpoint.sh [WORKDIR] [STAGE1_KIMG] [STAGE2_KIMG] [SCALE_COND]
-# Defaults: WORKDIR=out/bundle, 40 kimg of stage 1, 118 kimg of stage 2 with the 'fourier' scale code (the shipped
-# model's and anyres_train's default) and the demo preset's stage-2 settings (batch 16 here, a quarter of the batches
-# low-resolution images), one torch thread (so that another job can use the second core): about 25 minutes + 1 h 40 min
-# on a 2-core AMD EPYC (stage 2 runs at about 128 kimg/h with OMP_NUM_THREADS=2). Interrupted? Run the same command
-# again: each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt, WORKDIR/demo_quality.json and
-# WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it.
+#   bash experiments/bundled_checkpoint.sh [WORKDIR] [STAGE1_KIMG] [STAGE2_KIMG] [SCALE_COND] [END_KIMG]
+# Defaults: WORKDIR=out/bundle, 40 kimg of stage 1; stage 2 with the 'fourier' scale code (the shipped model's and
+# anyres_train's default) and the demo preset's stage-2 settings (batch 16 here, a quarter of the batches
+# low-resolution images) to STAGE2_KIMG=183.648 at the preset's learning rates, then on to END_KIMG=200 at a quarter
+# of them (a resumed run in WORKDIR/stage2_low; the run at the full rates stays in WORKDIR/stage2). One torch thread by
+# default, so that another job can use the second core: about 25 minutes for stage 1 and 2 h 30 min for stage 2 on a
+# 2-core AMD EPYC; stage 2 runs at about 72 kimg/h on one thread and 120-130 with OMP_NUM_THREADS=2. Interrupted? Run
+# the same command again: each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt,
+# WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-W=${1:-out/bundle}; K1=${2:-40}; K2=${3:-118}; SC=${4:-fourier}
+W=${1:-out/bundle}; K1=${2:-40}; K2=${3:-183.648}; SC=${4:-fourier}; K3=${5:-200}
 BIN=${BIN:-.venv/bin}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$W"
@@ -32,4 +34,11 @@ S1=$(ls "$W"/stage1/ckpt-*.pt | sort | tail -1)
 # preset's), batch 16, scale code SC; the scale code's range is the one the default set gives (1..7.90625)
 stage stage2 "$K2" --stage patch --data "$W/data/lr" --data_hr "$W/data_hr8/hr" --teacher "$S1" --batch 16 --scale_cond "$SC" \
       --scale_mapping_max 7.90625
-$BIN/python experiments/bundle_report.py --stage1 "$S1" --stage2 "$W/stage2" --assets "$W" --gif "$W/zoom.gif"
+# the end of stage 2 at a quarter of the learning rates (the demo preset's 0.005 / 0.004), where the constant rates had
+# stopped gaining (experiments/recipe/bundle_curves.md: runs four10_bp25 and lr25f184)
+if ls "$W/stage2_low"/ckpt-*.pt >/dev/null 2>&1; then
+    $BIN/anyres_train --resume "$W/stage2_low" --kimg "$K3" --quiet
+else
+    $BIN/anyres_train --resume "$(ls "$W"/stage2/ckpt-*.pt | sort | tail -1)" --outdir "$W/stage2_low" --glr 0.00125 --dlr 0.001 --kimg "$K3" --quiet
+fi
+$BIN/python experiments/bundle_report.py --stage1 "$S1" --stage2 "$W/stage2_low" --assets "$W" --gif "$W/zoom.gif"
