@@ -60,17 +60,18 @@ def evaluate(G, real, n1, n8, seed=1):
     f8 = fake_images(G, n8, 256, seed=seed, batch=4)
     up = fake_images(G, n8, 256, seed=seed, batch=4, upsample=True)
     s1, s8 = sliced_wasserstein(real[32], f1), sliced_wasserstein(real[256], f8)
-    t8, tu, tr = band_power_db(f8), band_power_db(up), band_power_db(real[256])
+    sf8, sr8 = image_spectrum(f8), image_spectrum(real[256])           # each spectrum once, for every band below
+    t8, tu, tr = band_power_db(sf8), band_power_db(up), band_power_db(sr8)
     return dict(swd1=float(np.mean(s1)), swd8=float(np.mean(s8)), swd8_levels=[round(v, 2) for v in s8],
                 top_db_vs_real=t8 - tr, top_db_vs_lanczos=t8 - tu,
-                octaves8_db_vs_real=octave_profile(f8, real[256]), octaves1_db_vs_real=octave_profile(f1, real[32])), f8
+                octaves8_db_vs_real=octave_profile(sf8, sr8, 256),
+                octaves1_db_vs_real=octave_profile(image_spectrum(f1), image_spectrum(real[32]), 32)), f8
 
 
-def octave_profile(fake, real):
-    "Power of `fake` minus `real` (dB) in each octave from 1/64 (or the lowest above 1/size) to 0.5 cycles/px, finest last: where detail is missing."
-    (ff, pf), (fr, pr) = image_spectrum(fake), image_spectrum(real)
-    lo = [2.0 ** -k for k in range(6, 1, -1) if 2.0 ** -k >= 2 / fake.shape[-1]]
-    return [round(band_power_db((ff, pf), a, 2 * a) - band_power_db((fr, pr), a, 2 * a), 2) for a in lo]
+def octave_profile(fake, real, size):
+    "Power of `fake` minus `real` (dB; `(freqs, power)` pairs of `size`-px images) in each octave from 1/64 (or the lowest above 1/size) to 0.5 cycles/px, finest last: where detail is missing."
+    lo = [2.0 ** -k for k in range(6, 1, -1) if 2.0 ** -k >= 2 / size]
+    return [round(band_power_db(fake, a, 2 * a) - band_power_db(real, a, 2 * a), 2) for a in lo]
 
 
 def main(argv=None):
