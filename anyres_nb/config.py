@@ -26,7 +26,7 @@ DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=No
                 scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='fourier',
                 teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
                 xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
-                min_images=4, strict=False, res=None, ops='auto', precision='fp32', G_kwargs=None, D_kwargs=None, scale_affine_init='zero', fov=None)
+                min_images=4, strict=False, res=None, ops='auto', precision='fp32', G_kwargs=None, D_kwargs=None, g_channels=None, g_layers=None, scale_affine_init='zero', fov=None)
 
 _RANGES = dict(kimg=('> 0', lambda v: v > 0), batch=('a whole number >= 1', lambda v: v >= 1 and v == int(v)),
                snap=('> 0', lambda v: v > 0), keep=('>= 0 (0 keeps every checkpoint)', lambda v: v >= 0),
@@ -34,7 +34,9 @@ _RANGES = dict(kimg=('> 0', lambda v: v > 0), batch=('a whole number >= 1', lamb
                r1_interval=('>= 0', lambda v: v >= 0), ema_kimg=('>= 0', lambda v: v >= 0), grid=('>= 1', lambda v: v >= 1),
                teacher_lambda=('>= 0', lambda v: v >= 0), min_images=('>= 1', lambda v: v >= 1),
                log_every=('>= 1', lambda v: v >= 1), seed=('>= 0', lambda v: v >= 0), anneal=('> 0', lambda v: v > 0),
-               style_mixing_prob=('in [0, 1]', lambda v: 0 <= v <= 1), base_probability=('in [0, 1]', lambda v: 0 <= v <= 1))
+               style_mixing_prob=('in [0, 1]', lambda v: 0 <= v <= 1),
+               g_channels=('a whole number >= 1', lambda v: v >= 1 and v == int(v)),
+               g_layers=('a whole number >= 1', lambda v: v >= 1 and v == int(v)), base_probability=('in [0, 1]', lambda v: 0 <= v <= 1))
 
 def _check_ranges(cfg):
     "Refuse impossible numbers (`_RANGES`) before anything divides by them, naming the option and its range."
@@ -63,7 +65,14 @@ def make_config(**kwargs):
     if cfg['blur_fade_kimg'] is None: cfg['blur_fade_kimg'] = cfg['batch'] * 200 / 32
     if cfg['stage'] == 'patch':               # fine-tuning from a trained network: no ramp-ups
         cfg['ema_rampup'] = None; cfg['blur_init_sigma'] = 0.
-    G_kw.update(magnitude_ema_beta=0.5 ** (cfg['batch'] / 20e3)); G_kw.update(copy.deepcopy(kwargs.get('G_kwargs') or {}))
+    G_kw.update(magnitude_ema_beta=0.5 ** (cfg['batch'] / 20e3))
+    if cfg['g_channels']:                     # the widest layer; every layer's width scales with it (channel_base)
+        G_kw['channel_base'] = int(round(G_kw['channel_base'] * cfg['g_channels'] / G_kw['channel_max']))
+        G_kw['channel_max'] = int(cfg['g_channels'])
+    if cfg['g_layers']: G_kw['num_layers'] = int(cfg['g_layers'])
+    G_kw.update(copy.deepcopy(kwargs.get('G_kwargs') or {}))
+    if cfg['g_layers'] and G_kw['num_layers'] <= G_kw['num_critical']:
+        raise ConfigError(f"--g_layers must exceed the {G_kw['num_critical']} critically sampled layers, got {cfg['g_layers']}")
     D_kw.update(copy.deepcopy(kwargs.get('D_kwargs') or {}))
     G_kw.update(img_resolution=cfg['res'], img_channels=3, c_dim=0); D_kw.update(img_resolution=cfg['res'], img_channels=3, c_dim=0)
     cfg['G_kwargs'], cfg['D_kwargs'] = G_kw, D_kw
@@ -269,5 +278,10 @@ def prepare_config(world_size=1, overwrite=False, **options):
         if t['G_kwargs']['img_resolution'] != cfg['res']:
             raise ConfigError(f"--teacher: it renders {t['G_kwargs']['img_resolution']} px but this run's base size is {cfg['res']} px; use the teacher's --preset.")
         cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
-        cfg['G_kwargs'] = {k: v for k, v in copy.deepcopy(t['G_kwargs']).items() if k != 'training_mode'}   # the network stage 2 builds: the teacher's
+        tk = t['G_kwargs']
+        for opt, key in (('g_channels', 'channel_max'), ('g_layers', 'num_layers')):
+            if cfg.get(opt) and int(cfg[opt]) != tk[key]:
+                raise ConfigError(f"--{opt} {cfg[opt]}: stage 2 builds its teacher's network ({key} {tk[key]}); leave --{opt} out, "
+                                  f"or train a stage-1 teacher with --{opt} {cfg[opt]}.")
+        cfg['G_kwargs'] = {k: v for k, v in copy.deepcopy(tk).items() if k != 'training_mode'}   # the network stage 2 builds: the teacher's
     return cfg, None

@@ -488,7 +488,8 @@ def train(progress=True, max_minutes=None, overwrite=False, **options):
 # %% ../nbs/09_train.ipynb #026fb6ab
 TRAIN_GROUPS = {
     'data': ('data', 'data_hr', 'min_images', 'strict'),
-    'model and training': ('stage', 'preset', 'kimg', 'batch', 'glr', 'dlr', 'gamma', 'seed', 'device', 'resume', 'max_minutes', 'precision'),
+    'model and training': ('stage', 'preset', 'kimg', 'batch', 'glr', 'dlr', 'gamma', 'seed', 'device', 'resume', 'max_minutes', 'precision',
+                           'g_channels', 'g_layers'),
     'stage 2 (--stage patch): patches and the teacher': ('teacher', 'scale_min', 'scale_max', 'scale_mapping_min', 'scale_mapping_max',
         'scale_mapping_norm', 'scale_cond', 'teacher_lambda', 'teacher_mode', 'lpips', 'base_probability', 'anneal', 'scales'),
     'panorama (--stage pano)': ('fov',),
@@ -498,6 +499,7 @@ TRAIN_REQUIRED = dict(data='required for a new run', outdir='required for a new 
 TRAIN_EXAMPLES = """examples:
   anyres_make_data data                                           # the synthetic set: data/lr, data/hr
   anyres_train --data data/lr --outdir runs/s1 --kimg 10          # stage 1, demo preset
+  anyres_train --data data/lr --outdir runs/w1 --g_channels 64     # stage 1 with a wider generator (stage 2 takes its shape)
   anyres_train --stage patch --data data/lr --data_hr data/hr --teacher runs/s1 --outdir runs/s2 --kimg 5
   anyres_train --resume runs/s2 --kimg 10                         # continue run s2, in runs/s2
   anyres_train --data data/lr --outdir runs/s1 --overwrite        # start again in a used folder
@@ -560,6 +562,8 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  anneal: float = None,             # anneal the largest patch source size over this many kimg
                  scales: str = None,               # discrete patch scales, e.g. '1,0.5,0.25'
                  fov: float = None,                # 'pano': degrees one square frame shows (default: 360 h / w of the strips)
+                 g_channels: int = None,           # G's widest layer (channels; every layer scales with it), a new stage-1 or pano run; stage 2 takes its teacher's
+                 g_layers: int = None,             # G's synthesis layers (more than its 2 critically sampled ones), a new stage-1 or pano run; stage 2 takes its teacher's
                  resume: str = None,               # continue the run of this checkpoint (or run folder), in its folder (or --outdir)
                  overwrite: bool = False,          # start a new run in a non-empty --outdir, deleting the run files there first
                  device: str = None,               # 'auto', 'cpu', 'cuda', 'cuda:1', ...

@@ -51,7 +51,9 @@ def describe(r, b):
     cfg, base = r['config'], b['config']
     out = [f"teacher {cfg['teacher']}"] if r.get('teacher_md5') != b.get('teacher_md5') else []
     out += [f"{k} {cfg.get(k)}" for k in KEYS if cfg.get(k) != base.get(k)]
-    if r.get('g_channel_max') != b.get('g_channel_max'): out.append(f"G channel_max {r.get('g_channel_max')} (the teacher's)")
+    for k in ('channel_max', 'num_layers'):          # the network's shape: the teacher's (older rows: channel_max only)
+        if r.get(f'g_{k}', 6 if k == 'num_layers' else None) != b.get(f'g_{k}', 6 if k == 'num_layers' else None):
+            out.append(f"G {k} {r.get(f'g_{k}')} (the teacher's)")
     return ', '.join(out) or '(baseline)'
 
 
@@ -117,7 +119,7 @@ def main(argv=None):
         r = res['runs'].setdefault(name, dict(rows=[]))
         r.update(folder=str(folder), config=cfg, zoom6_share=zoom_share(cfg['data_hr'], cfg['res'], scale_max=cfg.get('scale_max') or 1.), teacher_md5=file_md5(cfg['teacher']))
         ck = list_checkpoints(folder)                # the network a checkpoint holds (older stage-2 configs said the preset's)
-        if ck: r['g_channel_max'] = load_checkpoint(ck[-1])['G_kwargs']['channel_max']
+        if ck: r.update({f'g_{k}': load_checkpoint(ck[-1])['G_kwargs'][k] for k in ('channel_max', 'num_layers')})
     for s in a.add:
         name, f = s.split('=', 1)
         for row in json.loads(Path(f).read_text())['rows']:
