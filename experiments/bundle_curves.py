@@ -27,6 +27,8 @@ from controlled import log, save_json
 from zoom_eval import evaluate, real_and_floor
 from layout_follow import layout_follow
 
+G_SHAPE = ('channel_max', 'num_layers')              # the network's shape (stage 2 runs its teacher's), from a checkpoint
+G_SHAPE_BEFORE = dict(num_layers=6)                    # rows recorded before num_layers was: all had the demo preset's 6
 KEYS = ('data_hr', 'batch', 'glr', 'dlr', 'gamma', 'scale_cond', 'scale_mapping_max', 'teacher_lambda',
         'base_probability', 'scale_min', 'scale_max')
 
@@ -47,13 +49,12 @@ def file_md5(path):
 
 
 def describe(r, b):
-    "What differs from the baseline run `b`: 'key value' pairs of the configs, the teacher by content, G's channels."
+    "What differs from the baseline run `b`: 'key value' pairs of the configs, the teacher by content, G's shape."
     cfg, base = r['config'], b['config']
     out = [f"teacher {cfg['teacher']}"] if r.get('teacher_md5') != b.get('teacher_md5') else []
     out += [f"{k} {cfg.get(k)}" for k in KEYS if cfg.get(k) != base.get(k)]
-    for k in ('channel_max', 'num_layers'):          # the network's shape: the teacher's (older rows: channel_max only)
-        if r.get(f'g_{k}', 6 if k == 'num_layers' else None) != b.get(f'g_{k}', 6 if k == 'num_layers' else None):
-            out.append(f"G {k} {r.get(f'g_{k}')} (the teacher's)")
+    shape = lambda x, k: x.get(f'g_{k}', G_SHAPE_BEFORE.get(k))
+    out += [f"G {k} {shape(r, k)} (the teacher's)" for k in G_SHAPE if shape(r, k) != shape(b, k)]
     return ', '.join(out) or '(baseline)'
 
 
@@ -119,7 +120,7 @@ def main(argv=None):
         r = res['runs'].setdefault(name, dict(rows=[]))
         r.update(folder=str(folder), config=cfg, zoom6_share=zoom_share(cfg['data_hr'], cfg['res'], scale_max=cfg.get('scale_max') or 1.), teacher_md5=file_md5(cfg['teacher']))
         ck = list_checkpoints(folder)                # the network a checkpoint holds (older stage-2 configs said the preset's)
-        if ck: r.update({f'g_{k}': load_checkpoint(ck[-1])['G_kwargs'][k] for k in ('channel_max', 'num_layers')})
+        if ck: G_kwargs = load_checkpoint(ck[-1])['G_kwargs']; r.update({f'g_{k}': G_kwargs[k] for k in G_SHAPE})
     for s in a.add:
         name, f = s.split('=', 1)
         for row in json.loads(Path(f).read_text())['rows']:
