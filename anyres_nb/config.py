@@ -25,11 +25,12 @@ DEFAULTS = dict(stage='global', data=None, data_hr=None, teacher=None, outdir=No
                 ema_kimg=None, ema_rampup=0.05, blur_init_sigma=0., blur_fade_kimg=None,
                 scale_min=None, scale_max=1., scale_mapping_min=None, scale_mapping_max=None, scale_mapping_norm='positive', scale_cond='fourier',
                 teacher_lambda=5., teacher_mode='inverse', lpips=None, base_probability=0.5, anneal=None, scales=None,
-                xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, log_every=None, grid=8,
+                xflip=False, resume=None, device='auto', seed=0, snap=None, keep=3, keep_every=0, log_every=None, grid=8,
                 min_images=4, strict=False, res=None, ops='auto', precision='fp32', G_kwargs=None, D_kwargs=None, g_channels=None, g_layers=None, scale_affine_init='zero', fov=None)
 
 _RANGES = dict(kimg=('> 0', lambda v: v > 0), batch=('a whole number >= 1', lambda v: v >= 1 and v == int(v)),
                snap=('> 0', lambda v: v > 0), keep=('>= 0 (0 keeps every checkpoint)', lambda v: v >= 0),
+               keep_every=('>= 0 (0: only the newest --keep)', lambda v: v >= 0),
                glr=('> 0', lambda v: v > 0), dlr=('> 0', lambda v: v > 0), gamma=('>= 0', lambda v: v >= 0),
                r1_interval=('>= 0', lambda v: v >= 0), ema_kimg=('>= 0', lambda v: v >= 0), grid=('>= 1', lambda v: v >= 1),
                teacher_lambda=('>= 0', lambda v: v >= 0), min_images=('>= 1', lambda v: v >= 1),
@@ -249,7 +250,7 @@ def clear_run(folder):
 
 
 # %% ../nbs/08a_config.ipynb #d8180b80
-RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'log_every', 'ops', 'precision', 'glr', 'dlr')
+RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'keep_every', 'log_every', 'ops', 'precision', 'glr', 'dlr')
 
 def prepare_config(world_size=1, overwrite=False, **options):
     "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides, in the folder given). Returns `(cfg, ckpt_or_None)`."

@@ -55,11 +55,11 @@ def save_checkpoint(state, path):
     return path
 
 def checkpoint_info(path):
-    "`dict(step, run_id, stage)` recorded inside checkpoint `path` (tensors memory-mapped, not read), or None if it is not a readable anyres-nb checkpoint."
+    "`dict(step, kimg, run_id, stage)` recorded inside checkpoint `path` (tensors memory-mapped, not read), or None if it is not a readable anyres-nb checkpoint."
     try: ck = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
     except Exception: return None
     if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT: return None
-    return dict(step=int(ck.get('step', -1)), run_id=ck.get('run_id'), stage=ck.get('stage'))
+    return dict(step=int(ck.get('step', -1)), kimg=ck.get('kimg'), run_id=ck.get('run_id'), stage=ck.get('stage'))
 
 def list_checkpoints(folder, run_id=None):
     "The readable checkpoints `ckpt-*.pt` in `folder` (of run `run_id` only, if given), oldest first by the step recorded inside (ties: by modification time)."
@@ -69,13 +69,20 @@ def list_checkpoints(folder, run_id=None):
         if info is not None and (run_id is None or info['run_id'] == run_id): found.append((info['step'], p.stat().st_mtime, str(p)))
     return [Path(p) for *_, p in sorted(found)]
 
-def prune_checkpoints(folder, keep=3, run_id=None, protect=()):
-    "Delete all but the newest `keep` checkpoints of run `run_id` in `folder` (`keep=0`: delete none), never one in `protect`; other runs' files are not touched."
+def prune_checkpoints(folder, keep=3, run_id=None, protect=(), keep_every=0):
+    """Delete all but the newest `keep` checkpoints of run `run_id` in `folder` (`keep=0`: delete none), never one in `protect`,
+    nor, with `keep_every` > 0, the first one at or past each multiple of `keep_every` kimg; other runs' files are not touched."""
     if keep <= 0: return
     protect = {Path(p).resolve() for p in protect}
     mine = list_checkpoints(folder, run_id)
-    free = [p for p in mine if p.resolve() not in protect]
-    for p in free[:max(len(mine) - keep, 0)]: p.unlink()
+    if keep_every > 0:                       # the oldest checkpoint in each span [m K, (m+1) K) kimg: a stateless rule, so resuming keeps it
+        first = {}
+        for p in mine:
+            kimg = checkpoint_info(p)['kimg']
+            if kimg is not None: first.setdefault(int(kimg / keep_every + 1e-9), p.resolve())
+        protect |= set(first.values())
+    for p in mine[:-keep]:
+        if p.resolve() not in protect: p.unlink()
 
 
 # %% ../nbs/A5_runs.ipynb #3217cedd

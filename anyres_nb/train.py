@@ -300,10 +300,11 @@ def load_state_dict(self: Trainer, ck):
 
 @patch
 def save(self: Trainer):
-    "Write `ckpt-<step>.pt` into the run folder (rank 0 only), keep the newest `keep`; returns its path."
+    "Write `ckpt-<step>.pt` into the run folder (rank 0 only), keep the newest `keep` (and one per `keep_every` kimg); returns its path."
     if self.rank != 0: return None
     path = save_checkpoint(self.state_dict(), self.outdir / f'ckpt-{self.step:07d}.pt')
-    prune_checkpoints(self.outdir, self.cfg['keep'], run_id=self.run_id, protect=[path]); self.last_ckpt = str(path)
+    prune_checkpoints(self.outdir, self.cfg['keep'], run_id=self.run_id, protect=[path], keep_every=self.cfg.get('keep_every') or 0)
+    self.last_ckpt = str(path)
     return path
 
 # %% ../nbs/09_train.ipynb #527fd87a
@@ -493,7 +494,7 @@ TRAIN_GROUPS = {
     'stage 2 (--stage patch): patches and the teacher': ('teacher', 'scale_min', 'scale_max', 'scale_mapping_min', 'scale_mapping_max',
         'scale_mapping_norm', 'scale_cond', 'teacher_lambda', 'teacher_mode', 'lpips', 'base_probability', 'anneal', 'scales'),
     'panorama (--stage pano)': ('fov',),
-    'output': ('outdir', 'overwrite', 'snap', 'keep', 'quiet')}
+    'output': ('outdir', 'overwrite', 'snap', 'keep', 'keep_every', 'quiet')}
 TRAIN_REQUIRED = dict(data='required for a new run', outdir='required for a new run',
                       teacher='required for --stage patch', data_hr='required for --stage patch')
 TRAIN_EXAMPLES = """examples:
@@ -502,6 +503,7 @@ TRAIN_EXAMPLES = """examples:
   anyres_train --data data/lr --outdir runs/w1 --g_channels 64     # stage 1 with a wider generator (stage 2 takes its shape)
   anyres_train --stage patch --data data/lr --data_hr data/hr --teacher runs/s1 --outdir runs/s2 --kimg 5
   anyres_train --resume runs/s2 --kimg 10                         # continue run s2, in runs/s2
+  anyres_train --resume runs/s2 --kimg 80 --keep_every 20         # ... also keeping its checkpoints at 20, 40, 60 kimg
   anyres_train --data data/lr --outdir runs/s1 --overwrite        # start again in a used folder
   anyres_make_data strips --panorama 64 && anyres_train --stage pano --data strips --outdir runs/pano
 Ctrl-C (or SIGTERM) stops a run after its current step, with a checkpoint (exit status 130).
@@ -570,6 +572,7 @@ def anyres_train(stage: str = 'global',            # 'global' (stage 1), 'patch'
                  seed: int = None,                 # random seed
                  snap: float = None,               # checkpoint and grids every this many kimg
                  keep: int = None,                 # keep the newest this many checkpoints
+                 keep_every: float = None,         # also keep the first checkpoint at or past every multiple of this many kimg (for curves)
                  min_images: int = None,           # refuse data sets with fewer usable images
                  strict: bool = False,             # refuse unreadable images and images too small for a patch (default: skip, with a warning)
                  max_minutes: float = None,        # stop (with a checkpoint) after this much wall time
