@@ -4,7 +4,7 @@
 
 # %% ../nbs/08a_config.ipynb #3e5ed570
 from __future__ import annotations
-import copy, json, math, os, shutil, warnings
+import copy, json, math, shutil, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np

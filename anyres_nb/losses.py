@@ -84,7 +84,7 @@ def blur_images(img, sigma):
     return F.conv2d(x, f.view(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
 
 # %% ../nbs/08_losses.ipynb #787ae28c
-from .coords import axis_weights, resample_affine, frame_into_patch, patch_into_frame, _scale_shift
+from .coords import axis_weights, frame_into_patch, patch_into_frame, _scale_shift
 
 
 # %% ../nbs/08_losses.ipynb #f5c88c9d

@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastcore.script import call_parse, store_true
-from .coords import tile_plan, transform_from_limits, resample_affine, frame_into_patch
+from fastcore.script import store_true
+from .coords import tile_plan, resample_affine, frame_into_patch
 from .imagefiles import ImageSet
 from .data import radial_power_spectrum
 from .patches import sample_patch, square_box, resize_square

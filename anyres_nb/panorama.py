@@ -4,17 +4,16 @@
 
 # %% ../nbs/13_panorama.ipynb #ac913f41
 from __future__ import annotations
-import copy, json, math, time
+import copy, json, time
 from pathlib import Path
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from .generator import Generator
 from .cylinder import (PanoramaInput, PanoramaSynthesis, PanoramaGenerator, _pano_input, panorama_geometry, frame_start,
                                 frame_yaw, render_span, render_panorama, render_view, pan_frames, wrap_seam, generator_class)
 from .imagefiles import ImageSet, ImageSubset
-from .data import SquareImageDataset, frame_is_square, render_scene, RENDER_VERSION, TURN, make_panorama_set
+from .data import SquareImageDataset, frame_is_square, make_panorama_set
 from .losses import AnyresLoss, style_mix
 from .runs import PRESETS, load_checkpoint, IndexStream, _dist
 from .train import Trainer, TRAINERS, ConfigError, train, image_grid, to_uint8

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from fastcore.script import call_parse, store_true
+from fastcore.script import store_true
 import anyres_nb
 from . import ops, legacy
 from .coords import tile_offsets, transform_from_limits

@@ -4,21 +4,17 @@
 
 # %% ../nbs/09_train.ipynb #9cec781c
 from __future__ import annotations
-import copy, io, json, math, os, signal, sys, threading, time, shutil, warnings
-from collections import Counter
+import copy, io, json, math, os, signal, sys, threading, time, shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 from contextlib import nullcontext
 from . import ops
 from .coords import transform_from_limits, tile_plan
-from .losses import AnyresLoss, lazy_adam_kwargs, ema_kimg_for, ema_beta, update_ema, load_lpips
-from .scale import SCALE_CONDS
+from .losses import AnyresLoss, lazy_adam_kwargs, ema_beta, update_ema, load_lpips
 from .runs import (PRESETS, CKPT_FORMAT, save_checkpoint, checkpoint_info, list_checkpoints, prune_checkpoints,
                             load_checkpoint, generator_from_checkpoint, resolve_device, Progress, grouped_parser,
                             grouped_call_parse, step_seed, step_generator, IndexStream, _dist, init_distributed,
@@ -43,9 +39,9 @@ __all__ = ['TRAINERS', 'TRAIN_GROUPS', 'TRAIN_REQUIRED', 'TRAIN_EXAMPLES', 'NonF
 # %% ../nbs/09_train.ipynb #eef1b8f7
 from .generator import Generator
 from .discriminator import Discriminator
-from .imagefiles import ImageSet, ImageSubset, ImageSkipWarning
-from .data import LowResDataset, frame_is_square, make_synthetic_set
-from .patches import PatchDataset, PatchIndexSampler, patch_sources
+from .imagefiles import ImageSet, ImageSubset
+from .data import LowResDataset, make_synthetic_set
+from .patches import PatchDataset, PatchIndexSampler
 try: import anyres_nb.fastops            # registers the 'fast' op implementation (A1_fastops), used when ops='auto'
 except ImportError: pass
 
