@@ -87,18 +87,20 @@ def table(res):
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, 2, figsize=(10, 3.4), dpi=80)
-    for name, r in res['runs'].items():
+    fig, axs = plt.subplots(1, 2, figsize=(12, 4), dpi=80)
+    for i, (name, r) in enumerate(res['runs'].items()):       # ten colours, then the next ten dashed: every run told apart
         rows = sorted(r['rows'], key=lambda x: x['kimg'])
-        k = [x['kimg'] for x in rows]
-        axs[0].plot(k, [x['swd8'] for x in rows], 'o-', label=name)
-        axs[1].plot(k, [x['top_db_vs_real'] for x in rows], 'o-', label=name)
+        k = [x['kimg'] for x in rows]; style = dict(color=f'C{i % 10}', ls='-' if i < 10 else '--', marker='o', ms=3)
+        axs[0].plot(k, [x['swd8'] for x in rows], label=name, **style)
+        axs[1].plot(k, [x['top_db_vs_real'] for x in rows], **style)
     axs[0].axhline(1.5 * res['floor']['swd8'], color='k', ls='--', lw=1, label='target (1.5x floor)')
     axs[1].axhline(-3, color='k', ls='--', lw=1, label='target (-3 dB)')
     axs[0].set(xlabel='stage-2 kimg', ylabel='SWD x1e3 at 8x (256 px)', title='realism at 8x')
     axs[1].set(xlabel='stage-2 kimg', ylabel='dB vs real scenes', title='top-octave power of the 8x renders')
-    for ax in axs: ax.legend(fontsize=8); ax.grid(alpha=.3)
-    fig.tight_layout(); fig.savefig(path)
+    for ax in axs: ax.grid(alpha=.3)
+    axs[1].legend(fontsize=8)
+    fig.legend(*axs[0].get_legend_handles_labels(), loc='center right', fontsize=7)   # one legend for both, beside them
+    fig.tight_layout(rect=(0, 0, 0.86, 1)); fig.savefig(path)
 
 
 def main(argv=None):
