@@ -61,27 +61,30 @@ def checkpoint_info(path):
     if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT: return None
     return dict(step=int(ck.get('step', -1)), kimg=ck.get('kimg'), run_id=ck.get('run_id'), stage=ck.get('stage'))
 
-def list_checkpoints(folder, run_id=None):
-    "The readable checkpoints `ckpt-*.pt` in `folder` (of run `run_id` only, if given), oldest first by the step recorded inside (ties: by modification time)."
+def _checkpoints_with_info(folder, run_id=None):
+    "`(path, checkpoint_info)` of the readable checkpoints in `folder` (of run `run_id` only), oldest first by the step inside (ties: modification time)."
     found = []
     for p in Path(folder).glob('ckpt-*.pt'):
         info = checkpoint_info(p)
-        if info is not None and (run_id is None or info['run_id'] == run_id): found.append((info['step'], p.stat().st_mtime, str(p)))
-    return [Path(p) for *_, p in sorted(found)]
+        if info is not None and (run_id is None or info['run_id'] == run_id): found.append((info['step'], p.stat().st_mtime, str(p), info))
+    return [(Path(p), info) for _, _, p, info in sorted(found, key=lambda t: t[:3])]
+
+def list_checkpoints(folder, run_id=None):
+    "The readable checkpoints `ckpt-*.pt` in `folder` (of run `run_id` only, if given), oldest first by the step recorded inside (ties: by modification time)."
+    return [p for p, _ in _checkpoints_with_info(folder, run_id)]
 
 def prune_checkpoints(folder, keep=3, run_id=None, protect=(), keep_every=0):
     """Delete all but the newest `keep` checkpoints of run `run_id` in `folder` (`keep=0`: delete none), never one in `protect`,
     nor, with `keep_every` > 0, the first one at or past each multiple of `keep_every` kimg; other runs' files are not touched."""
     if keep <= 0: return
     protect = {Path(p).resolve() for p in protect}
-    mine = list_checkpoints(folder, run_id)
+    mine = _checkpoints_with_info(folder, run_id)             # each file read once
     if keep_every > 0:                       # the oldest checkpoint in each span [m K, (m+1) K) kimg: a stateless rule, so resuming keeps it
         first = {}
-        for p in mine:
-            kimg = checkpoint_info(p)['kimg']
-            if kimg is not None: first.setdefault(int(kimg / keep_every + 1e-9), p.resolve())
+        for p, info in mine:
+            if info['kimg'] is not None: first.setdefault(int(info['kimg'] / keep_every + 1e-9), p.resolve())
         protect |= set(first.values())
-    for p in mine[:-keep]:
+    for p, _ in mine[:-keep]:
         if p.resolve() not in protect: p.unlink()
 
 
