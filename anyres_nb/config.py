@@ -71,7 +71,11 @@ def make_config(**kwargs):
         G_kw['channel_base'] = int(round(G_kw['channel_base'] * cfg['g_channels'] / G_kw['channel_max']))
         G_kw['channel_max'] = int(cfg['g_channels'])
     if cfg['g_layers']: G_kw['num_layers'] = int(cfg['g_layers'])
-    G_kw.update(copy.deepcopy(kwargs.get('G_kwargs') or {}))
+    G_extra = kwargs.get('G_kwargs') or {}
+    for opt, keys in (('g_channels', ('channel_max', 'channel_base')), ('g_layers', ('num_layers',))):
+        clash = [k for k in keys if k in G_extra]
+        if cfg[opt] and clash: raise ConfigError(f"{opt}={cfg[opt]} and G_kwargs[{clash[0]!r}] both size the generator; pass one of them.")
+    G_kw.update(copy.deepcopy(G_extra))
     if cfg['g_layers'] and G_kw['num_layers'] <= G_kw['num_critical']:
         raise ConfigError(f"--g_layers must exceed the {G_kw['num_critical']} critically sampled layers, got {cfg['g_layers']}")
     D_kw.update(copy.deepcopy(kwargs.get('D_kwargs') or {}))
