@@ -115,6 +115,7 @@ def main(argv=None):
     ap.add_argument('--n1', type=int, default=256)
     ap.add_argument('--n8', type=int, default=64)
     a = ap.parse_args(argv)
+    if a.n8 < 48: ap.error(f'--n8 {a.n8}: the layout measure reuses the first 48 of the 8x renders; pass --n8 48 or more')
     res = json.loads(Path(a.json).read_text()) if Path(a.json).exists() else dict(runs={})
     runs = dict(s.split('=', 1) for s in a.runs)
     for name, folder in runs.items():

@@ -29,8 +29,10 @@ def layout_follow(G, n=48, seed=1, renders8=None):
     """(recall, mse_ratio) of the 8x renders against the 1x renders of the same `n` latents (see the module docstring).
     `renders8`: 8x renders already made by `fake_images(G, m, 256, seed=seed)` with m >= n (the first n are used; the
     first n latents of `metrics.latents(G, m, seed)` are those of `latents(G, n, seed)`), so they need not be rendered again."""
+    if renders8 is not None and len(renders8) < n:
+        raise ValueError(f"renders8: {len(renders8)} renders given for n={n} latents; pass at least n, or none to render them here")
     f1 = fake_images(G, n, 32, seed=seed).float()
-    f8 = renders8[:n] if renders8 is not None and len(renders8) >= n else fake_images(G, n, 256, seed=seed, batch=4)
+    f8 = renders8[:n] if renders8 is not None else fake_images(G, n, 256, seed=seed, batch=4)
     f8 = downsample(f8.float(), 8, 'area')
     lum = lambda x: x.mean(1).flatten(1)
     D = torch.cdist(lum(f8), lum(f1)) ** 2 / 1024                      # [i, j]: 8x render of latent i vs 1x render of j
