@@ -25,7 +25,7 @@ from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_che
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from controlled import log, save_json
 from zoom_eval import evaluate, real_and_floor
-from layout_follow import layout_follow
+from layout_follow import layout_follow, N_LATENTS
 
 G_SHAPE = ('channel_max', 'num_layers')              # the network's shape (stage 2 runs its teacher's), from a checkpoint
 G_SHAPE_BEFORE = dict(num_layers=6)                    # rows recorded before num_layers was: all had the demo preset's 6
@@ -115,7 +115,8 @@ def main(argv=None):
     ap.add_argument('--n1', type=int, default=256)
     ap.add_argument('--n8', type=int, default=64)
     a = ap.parse_args(argv)
-    if a.n8 < 48: ap.error(f'--n8 {a.n8}: the layout measure reuses the first 48 of the 8x renders; pass --n8 48 or more')
+    if a.n8 < N_LATENTS:
+        ap.error(f'--n8 {a.n8}: the layout measure reuses the first {N_LATENTS} of the 8x renders; pass --n8 {N_LATENTS} or more')
     res = json.loads(Path(a.json).read_text()) if Path(a.json).exists() else dict(runs={})
     runs = dict(s.split('=', 1) for s in a.runs)
     for name, folder in runs.items():

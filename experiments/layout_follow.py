@@ -24,8 +24,11 @@ from controlled import log, save_json
 from zoom_eval import generators
 
 
+N_LATENTS = 48                                      # latents per generator, unless told otherwise
+
+
 @torch.no_grad()
-def layout_follow(G, n=48, seed=1, renders8=None):
+def layout_follow(G, n=N_LATENTS, seed=1, renders8=None):
     """(recall, mse_ratio) of the 8x renders against the 1x renders of the same `n` latents (see the module docstring).
     `renders8`: 8x renders already made by `fake_images(G, m, 256, seed=seed)` with m >= n (the first n are used; the
     first n latents of `metrics.latents(G, m, seed)` are those of `latents(G, n, seed)`), so they need not be rendered again."""
@@ -56,7 +59,7 @@ def default_sources():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('sources', nargs='*', help='NAME=CHECKPOINT_OR_RUN (default: the arms and bundle runs)')
-    ap.add_argument('--n', type=int, default=48)
+    ap.add_argument('--n', type=int, default=N_LATENTS)
     ap.add_argument('--json', default='experiments/recipe/layout_follow.json')
     ap.add_argument('--md', default='experiments/recipe/layout_follow.md')
     a = ap.parse_args(argv)
