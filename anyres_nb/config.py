@@ -46,6 +46,8 @@ def _check_ranges(cfg):
         if v is not None and not (isinstance(v, (int, float)) and ok(v)): raise ConfigError(f"--{k} must be {rule}, got {v!r}")
 
 # %% ../nbs/08a_config.ipynb #b93cdd61
+_SIZE_KEYS = {'g_channels': ('channel_max', 'channel_base'), 'g_layers': ('num_layers',)}   # G_kwargs keys each size option sets; the first is the size itself
+
 def make_config(**kwargs):
     "A complete run config: `DEFAULTS`, then the preset's values, then `kwargs` (None means 'not given'; `G_kwargs`/`D_kwargs` update the preset's network shapes). Pure: touches no file."
     unknown = set(kwargs) - set(DEFAULTS)
@@ -72,7 +74,7 @@ def make_config(**kwargs):
         G_kw['channel_max'] = int(cfg['g_channels'])
     if cfg['g_layers']: G_kw['num_layers'] = int(cfg['g_layers'])
     G_extra = kwargs.get('G_kwargs') or {}
-    for opt, keys in (('g_channels', ('channel_max', 'channel_base')), ('g_layers', ('num_layers',))):
+    for opt, keys in _SIZE_KEYS.items():
         clash = [k for k in keys if k in G_extra]
         if cfg[opt] and clash: raise ConfigError(f"{opt}={cfg[opt]} and G_kwargs[{clash[0]!r}] both size the generator; pass one of them.")
     G_kw.update(copy.deepcopy(G_extra))
@@ -284,7 +286,7 @@ def prepare_config(world_size=1, overwrite=False, **options):
             raise ConfigError(f"--teacher: it renders {t['G_kwargs']['img_resolution']} px but this run's base size is {cfg['res']} px; use the teacher's --preset.")
         cfg['_teacher_ckpt'] = t; cfg['teacher'] = t['path']          # a run folder resolves to its newest checkpoint
         tk = t['G_kwargs']
-        for opt, key in (('g_channels', 'channel_max'), ('g_layers', 'num_layers')):
+        for opt, (key, *_) in _SIZE_KEYS.items():
             if cfg.get(opt) and int(cfg[opt]) != tk[key]:
                 raise ConfigError(f"--{opt} {cfg[opt]}: stage 2 builds its teacher's network ({key} {tk[key]}); leave --{opt} out, "
                                   f"or train a stage-1 teacher with --{opt} {cfg[opt]}.")
