@@ -13,6 +13,8 @@ evaluation. The first run is the baseline:
 each other run's row says which options differ from it (from the configs), with the share of its patches that the
 high-resolution set lets reach 6x or more (target sizes are drawn uniformly from base size to an image's short side),
 and, for rows evaluated since it existed, `layout_follow.py`'s recall (does the 8x render keep its latent's layout).
+The plot: 8x SWD and the top octave against kimg, and every checkpoint's two 8x figures against each other, with the box
+where both targets are met.
 """
 import argparse, json, sys
 from pathlib import Path
@@ -87,20 +89,30 @@ def table(res):
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, 2, figsize=(12, 4), dpi=80)
+    fig, axs = plt.subplots(1, 3, figsize=(17, 4.2), dpi=80)
     for i, (name, r) in enumerate(res['runs'].items()):       # ten colours, then the next ten dashed: every run told apart
         rows = sorted(r['rows'], key=lambda x: x['kimg'])
         k = [x['kimg'] for x in rows]; style = dict(color=f'C{i % 10}', ls='-' if i < 10 else '--', marker='o', ms=3)
         axs[0].plot(k, [x['swd8'] for x in rows], label=name, **style)
         axs[1].plot(k, [x['top_db_vs_real'] for x in rows], **style)
+        axs[2].scatter([x['swd8'] for x in rows], [x['top_db_vs_real'] for x in rows], s=14, color=style['color'],
+                       marker='o' if i < 10 else 's')
     axs[0].axhline(1.5 * res['floor']['swd8'], color='k', ls='--', lw=1, label='target (1.5x floor)')
     axs[1].axhline(-3, color='k', ls='--', lw=1, label='target (-3 dB)')
+    swd_target = 1.5 * res['floor']['swd8']          # both 8x targets at once: the shaded box (SWD at most the target, top octave within 3 dB)
+    axs[2].axvline(swd_target, color='k', ls='--', lw=1); axs[2].axhline(-3, color='k', ls='--', lw=1)
+    lo = min(x['swd8'] for r in res['runs'].values() for x in r['rows'])
+    axs[2].fill_between([0, swd_target], -3, 3, color='g', alpha=.12, label='both targets')
+    axs[2].set_xlim(min(lo, swd_target) - 8, None)
     axs[0].set(xlabel='stage-2 kimg', ylabel='SWD x1e3 at 8x (256 px)', title='realism at 8x')
     axs[1].set(xlabel='stage-2 kimg', ylabel='dB vs real scenes', title='top-octave power of the 8x renders')
+    axs[2].set(xlabel='SWD x1e3 at 8x (lower is better)', ylabel='top octave, dB vs real (higher is better)',
+               title='every checkpoint: both 8x figures at once')
+    axs[2].legend(fontsize=8, loc='lower right')
     for ax in axs: ax.grid(alpha=.3)
     axs[1].legend(fontsize=8)
     fig.legend(*axs[0].get_legend_handles_labels(), loc='center right', fontsize=7)   # one legend for both, beside them
-    fig.tight_layout(rect=(0, 0, 0.86, 1)); fig.savefig(path)
+    fig.tight_layout(rect=(0, 0, 0.9, 1)); fig.savefig(path)
 
 
 def main(argv=None):
