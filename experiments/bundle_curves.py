@@ -97,9 +97,10 @@ def plot(res, path):
         axs[1].plot(k, [x['top_db_vs_real'] for x in rows], **style)
         axs[2].scatter([x['swd8'] for x in rows], [x['top_db_vs_real'] for x in rows], s=14, color=style['color'],
                        marker='o' if i < 10 else 's')
-    axs[0].axhline(1.5 * res['floor']['swd8'], color='k', ls='--', lw=1, label='target (1.5x floor)')
+    swd_target = 1.5 * res['floor']['swd8']
+    axs[0].axhline(swd_target, color='k', ls='--', lw=1, label='target (1.5x floor)')
     axs[1].axhline(-3, color='k', ls='--', lw=1, label='target (-3 dB)')
-    swd_target = 1.5 * res['floor']['swd8']          # both 8x targets at once: the shaded box (SWD at most the target, top octave within 3 dB)
+    # both 8x targets at once: the shaded box (SWD at most the target, top octave within 3 dB)
     axs[2].axvline(swd_target, color='k', ls='--', lw=1); axs[2].axhline(-3, color='k', ls='--', lw=1)
     lo = min(x['swd8'] for r in res['runs'].values() for x in r['rows'])
     axs[2].fill_between([0, swd_target], -3, 3, color='g', alpha=.12, label='both targets')
