@@ -164,8 +164,9 @@ def main(argv=None):
                 save_json(res, a.json)
     if 'floor' not in res: res['floor'] = real_and_floor(a.n1, a.n8)[1]
     save_json(res, a.json)
+    flags = ''.join(f' --{k} ' + ' '.join(v) for k, v in (('frozen', a.frozen), ('add', a.add)) if v) + f' --every {a.every:g}'
     Path(a.md).write_text("# Bundle candidates: stage-2 curves\n\nMade by `.venv/bin/python experiments/bundle_curves.py "
-                          + ' '.join(f'{n}={Path(f)}' for n, f in runs.items()) + "` (evaluation: `zoom_eval.py`'s protocol; rows "
+                          + ' '.join(f'{n}={Path(f)}' for n, f in runs.items()) + flags + "` (evaluation: `zoom_eval.py`'s protocol; rows "
                           "added from earlier `zoom_eval.py --json` files with `--add`; each row's checkpoint is its `src` in the "
                           "JSON beside this file).\n\n"
                           + table(res))
