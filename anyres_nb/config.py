@@ -256,7 +256,7 @@ def clear_run(folder):
 
 
 # %% ../nbs/08a_config.ipynb #d8180b80
-RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'keep_every', 'log_every', 'ops', 'precision', 'glr', 'dlr')
+RESUMABLE_OVERRIDES = ('kimg', 'outdir', 'device', 'snap', 'keep', 'keep_every', 'log_every', 'ops', 'precision', 'glr', 'dlr', 'teacher_lambda')
 
 def prepare_config(world_size=1, overwrite=False, **options):
     "The checked config for `options` (resuming: the checkpoint's config with the allowed overrides, in the folder given). Returns `(cfg, ckpt_or_None)`."
