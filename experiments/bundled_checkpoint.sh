@@ -10,7 +10,8 @@
 # the same command again: each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt,
 # WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it.
 # G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 (anyres_train --g_channels / --g_layers; the
-# demo preset's are 32 and 6); stage 2 takes the teacher's shape.
+# demo preset's are 32 and 6); stage 2 takes the teacher's shape. TEACHER=FILE (environment) skips stage 1 and starts
+# stage 2 from that stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-out/bundle}; K1=${2:-40}; K2=${3:-183.648}; SC=${4:-fourier}; K3=${5:-200}
@@ -33,8 +34,12 @@ stage() {   # stage NAME KIMG ARGS...: a new run, or the old one resumed until i
 SHAPE=()
 [ -n "${G_CHANNELS:-}" ] && SHAPE+=(--g_channels "$G_CHANNELS")
 [ -n "${G_LAYERS:-}" ] && SHAPE+=(--g_layers "$G_LAYERS")
-stage stage1 "$K1" --stage global --data "$W/data/lr" "${SHAPE[@]}"
-S1=$(ls "$W"/stage1/ckpt-*.pt | sort | tail -1)
+if [ -n "${TEACHER:-}" ]; then      # a finished stage 1 brought from elsewhere (experiments/slim_checkpoint.py's file): skip stage 1
+    S1=$TEACHER
+else
+    stage stage1 "$K1" --stage global --data "$W/data/lr" "${SHAPE[@]}"
+    S1=$(ls "$W"/stage1/ckpt-*.pt | sort | tail -1)
+fi
 # stage 2: patches at scales 1..8.5 of the 6x-8.5x set with the frozen stage-1 teacher (teacher_lambda 1, the demo
 # preset's), batch 16, scale code SC; the scale code's range is the one the default set gives (1..7.90625)
 stage stage2 "$K2" --stage patch --data "$W/data/lr" --data_hr "$W/data_hr8/hr" --teacher "$S1" --batch 16 --scale_cond "$SC" \
