@@ -8,7 +8,8 @@
 # default, so that another job can use the second core: about 25 minutes for stage 1 and 2 h 30 min for stage 2 on a
 # 2-core AMD EPYC; stage 2 runs at about 72 kimg/h on one thread and 120-130 with OMP_NUM_THREADS=2. Interrupted? Run
 # the same command again: each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt,
-# WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it.
+# WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it. Bash reads a script
+# as it runs it: editing this file (a git checkout, a pull) under a running bundle breaks it; run a copy for long runs.
 # G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 (anyres_train --g_channels / --g_layers; the
 # demo preset's are 32 and 6); stage 2 takes the teacher's shape. TEACHER=FILE (environment) skips stage 1 and starts
 # stage 2 from that stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
@@ -45,7 +46,7 @@ fi
 # stage 2: patches at scales 1..8.5 of the 6x-8.5x set with the frozen stage-1 teacher (teacher_lambda 1, the demo
 # preset's), batch 16, scale code SC; the scale code's range is the one the default set gives (1..7.90625)
 stage stage2 "$K2" --stage patch --data "$W/data/lr" --data_hr "$W/data_hr8/hr" --teacher "$S1" --batch 16 --scale_cond "$SC" \
-      --scale_mapping_max 7.90625
+      --scale_mapping_max 7.90625 --keep_every 20    # one checkpoint per 20 kimg kept, for experiments/bundle_curves.py
 # the end of stage 2 at a quarter of the learning rates (the demo preset's 0.005 / 0.004), where the constant rates had
 # stopped gaining (experiments/recipe/bundle_curves.md: runs four10_bp25 and lr25f184)
 if ls "$W/stage2_low"/ckpt-*.pt >/dev/null 2>&1; then
