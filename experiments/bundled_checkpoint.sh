@@ -9,12 +9,14 @@
 # 2-core AMD EPYC; stage 2 runs at about 72 kimg/h on one thread and 120-130 with OMP_NUM_THREADS=2. Interrupted? Run
 # the same command again: each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt,
 # WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it. Bash reads a script
-# as it runs it: editing this file (a git checkout, a pull) under a running bundle breaks it; run a copy for long runs.
+# as it runs it: editing this file (a git checkout, a pull) under a running bundle breaks it, so run a copy in an
+# ignored folder of the repository (the script finds the repository as its folder's parent):
+#   mkdir -p out && cp experiments/bundled_checkpoint.sh out/ && bash out/bundled_checkpoint.sh ...
 # G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 (anyres_train --g_channels / --g_layers; the
 # demo preset's are 32 and 6); stage 2 takes the teacher's shape. TEACHER=FILE (environment) skips stage 1 and starts
 # stage 2 from that stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
 # The 10-layer, 64-channel stage 1 of the run in flight (80 kimg, session 18) is committed for that:
-#   TEACHER=experiments/recipe/stage1_l10c64_80kimg.pt OMP_NUM_THREADS=2 bash experiments/bundled_checkpoint.sh out/bundle_l10c64 80 180 fourier 200
+#   TEACHER=experiments/recipe/stage1_l10c64_80kimg.pt OMP_NUM_THREADS=2 bash out/bundled_checkpoint.sh out/bundle_l10c64 80 180 fourier 200
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-out/bundle}; K1=${2:-40}; K2=${3:-183.648}; SC=${4:-fourier}; K3=${5:-200}
