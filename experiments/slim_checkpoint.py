@@ -16,10 +16,10 @@ def main(argv=None):
     ap.add_argument('ckpt', help='a stage-1 checkpoint, or its run folder (its newest checkpoint)')
     ap.add_argument('out', help='the slim checkpoint to write (.pt)')
     a = ap.parse_args(argv)
+    def fail(msg): print(f"slim_checkpoint: error: {msg}", file=sys.stderr); sys.exit(2)
     try: ck = load_checkpoint(a.ckpt)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f"slim_checkpoint: error: {e}")
-    if ck['stage'] != 'global':
-        print(f"slim_checkpoint: error: {ck['path']!r} is a stage {ck['stage']!r} checkpoint; stage 2 needs a stage-1 ('global') one", file=sys.stderr); sys.exit(2)
+    except (FileNotFoundError, ValueError) as e: fail(e)
+    if ck['stage'] != 'global': fail(f"{ck['path']!r} is a stage {ck['stage']!r} checkpoint; stage 2 needs a stage-1 ('global') one")
     save_checkpoint({k: ck[k] for k in KEEP}, a.out)
     print(f"{ck['path']} ({Path(ck['path']).stat().st_size / 1e6:.1f} MB, {ck['kimg']:.1f} kimg) -> {a.out} ({Path(a.out).stat().st_size / 1e6:.1f} MB)")
 
