@@ -9,7 +9,7 @@ kimg (within 1 kimg) and the newest one are evaluated with `zoom_eval.evaluate` 
 with the real-vs-real floor, top octave of the 8x renders against real and Lanczos). Results already in `--json`
 are kept, so running the command again after the runs have gone on evaluates only their new checkpoints; `--add`
 reads earlier `zoom_eval.py --json` files (the same protocol) into a run's curve, and a `--frozen` run gets no new
-evaluation. The first run is the baseline:
+evaluation (nor needs its folder, once `--json` holds it: runs of lost machines keep their rows). The first run is the baseline:
 each other run's row says which options differ from it (from the configs), with the share of its patches that the
 high-resolution set lets reach 6x or more (target sizes are drawn uniformly from base size to an image's short side),
 and, for rows evaluated since it existed, `layout_follow.py`'s recall (does the 8x render keep its latent's layout).
@@ -133,6 +133,7 @@ def main(argv=None):
     res = json.loads(Path(a.json).read_text()) if Path(a.json).exists() else dict(runs={})
     runs = dict(s.split('=', 1) for s in a.runs)
     for name, folder in runs.items():
+        if name in a.frozen and name in res['runs']: continue   # its rows and config are in --json; its folder may be gone
         cfg = json.loads((Path(folder) / 'config.json').read_text())
         r = res['runs'].setdefault(name, dict(rows=[]))
         r.update(folder=str(folder), config=cfg, zoom6_share=zoom_share(cfg['data_hr'], cfg['res'], scale_max=cfg.get('scale_max') or 1.), teacher_md5=file_md5(cfg['teacher']))
