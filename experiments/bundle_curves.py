@@ -151,7 +151,8 @@ def main(argv=None):
             if any(abs(x['kimg'] - kimg) < 1e-6 for x in r['rows']): continue
             if real is None:
                 real, floor = real_and_floor(a.n1, a.n8); res.update(floor=floor, n1=a.n1, n8=a.n8)
-            G = generator_from_checkpoint(load_checkpoint(p)).eval()
+            try: G = generator_from_checkpoint(load_checkpoint(p)).eval()
+            except FileNotFoundError: log(f'{p}: gone (a run in flight keeps only its newest checkpoints); skipped'); continue
             row, f8 = evaluate(G, real, a.n1, a.n8)                # f8: the 8x renders of latents(G, n8, seed 1)
             row['recall'], row['mse_ratio'] = layout_follow(G, renders8=f8)
             row.update(name=Path(p).stem, kimg=float(kimg), src=str(p)); r['rows'].append(row)
