@@ -8,7 +8,7 @@ OUT ?= out/demo
 TORCH_CPU ?= torch==2.13.0
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: browser env demo test sync nbtest pytest export readme bench experiment experiment-controlled bundle clean
+.PHONY: browser env demo test sync nbtest pytest export readme bundled-notebooks bench experiment experiment-controlled bundle clean
 
 env: $(VENV)/.installed
 
@@ -93,4 +93,12 @@ clean:
 
 readme: env
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace nbs/index.ipynb && $(BIN)/nbdev_clean --fname nbs/index.ipynb
+	$(BIN)/python .ci/make_readme.py
+
+# after shipping a new anyres_nb/assets/demo.pt: execute the notebooks that show the bundled model in place (their
+# `slow` cells included, so that their figures are the new model's), clean them, write README.md again
+BUNDLED_NBS = index 05_generator 10_render 10a_invert 12_widgets A6_demo
+bundled-notebooks: env
+	for nb in $(BUNDLED_NBS); do \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace nbs/$$nb.ipynb && $(BIN)/nbdev_clean --fname nbs/$$nb.ipynb || exit 1; done
 	$(BIN)/python .ci/make_readme.py

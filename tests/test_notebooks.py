@@ -29,3 +29,12 @@ def test_kernelspec_check_reports_a_notebook_without_it(tmp_path):
     r = run('--check'); assert r.returncode == 1 and 'x.ipynb' in r.stdout
     assert run().returncode == 0 and run('--check').returncode == 0
     assert json.loads((tmp_path/'nbs'/'x.ipynb').read_text())['metadata']['kernelspec']['name'] == 'python3'
+
+
+def test_bundled_notebooks_target_lists_the_notebooks_that_show_the_bundled_model():
+    "`make bundled-notebooks` (run after shipping a new demo.pt) executes exactly the notebooks whose code loads it."
+    def loads_it(f):
+        return any(c['cell_type'] == 'code' and 'demo_generator(' in ''.join(c['source']) for c in json.loads(f.read_text())['cells'])
+    shows = sorted(f.stem for f in NOTEBOOKS if loads_it(f))
+    line = next(l for l in (ROOT/'Makefile').read_text().splitlines() if l.startswith('BUNDLED_NBS'))
+    assert len(shows) >= 3 and sorted(line.split('=', 1)[1].split()) == shows, (line, shows)
