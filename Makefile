@@ -91,14 +91,16 @@ bundle: env
 clean:
 	rm -rf build dist *.egg-info _proc _docs
 
+# execute notebook nbs/$(1).ipynb in place (slow cells included, so its committed figures are current) and clean it
+execute_nb = $(BIN)/jupyter nbconvert --to notebook --execute --inplace nbs/$(1).ipynb && $(BIN)/nbdev_clean --fname nbs/$(1).ipynb
+
 readme: env
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace nbs/index.ipynb && $(BIN)/nbdev_clean --fname nbs/index.ipynb
+	$(call execute_nb,index)
 	$(BIN)/python .ci/make_readme.py
 
 # after shipping a new anyres_nb/assets/demo.pt: execute the notebooks that show the bundled model in place (their
 # `slow` cells included, so that their figures are the new model's), clean them, write README.md again
 BUNDLED_NBS = index 05_generator 10_render 10a_invert 12_widgets A6_demo
 bundled-notebooks: env
-	for nb in $(BUNDLED_NBS); do \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace nbs/$$nb.ipynb && $(BIN)/nbdev_clean --fname nbs/$$nb.ipynb || exit 1; done
+	for nb in $(BUNDLED_NBS); do $(call execute_nb,$$nb) || exit 1; done
 	$(BIN)/python .ci/make_readme.py
