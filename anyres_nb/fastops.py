@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['CL', 'CHUNK_ELEMS', 'MASK_ELEMS', 'HAND_BACKWARD', 'FirPass', 'separate_filter', 'fir_passes', 'fast_upfirdn2d',
            'fast_bias_act', 'chunking', 'chunk_plan', 'fast_filtered_lrelu', 'demod_coefficients',
-           'fast_modulated_conv2d', 'bf16_supported', 'bf16_modulated_conv2d', 'psnr', 'modconv_flops', 'matmul_peak']
+           'fast_modulated_conv2d', 'bf16_supported', 'bf16_modulated_conv2d', 'pooled_psnr', 'modconv_flops',
+           'matmul_peak']
 
 # %% ../nbs/A1_fastops.ipynb #a4c17404
 import math, time, warnings
@@ -403,8 +404,9 @@ for _op, _fn in [('upfirdn2d', fast_upfirdn2d), ('bias_act', fast_bias_act),
     ops.register_impl('bf16', _op, _fn)
 
 # %% ../nbs/A1_fastops.ipynb #d31f4eae
-def psnr(a, b, data_range=2.):
-    "Peak signal-to-noise ratio of `a` against `b` in dB (images in [-1, 1]: `data_range` 2)."
+def pooled_psnr(a, b, data_range=2.):
+    """One PSNR in dB for the whole of `a` against `b`, from the MSE pooled over every element (images in [-1, 1]:
+    `data_range` 2): a single figure for "how far is bfloat16 from float32". `metrics.psnr` gives one per image."""
     mse = (a.double() - b.double()).square().mean()
     return float('inf') if mse == 0 else float(10 * torch.log10(data_range ** 2 / mse))
 

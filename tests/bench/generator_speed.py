@@ -84,8 +84,8 @@ def child_forward(name, impl, reps):
             img = G(z, None)
         if impl == 'bf16':   # its accuracy against the float32 ('fast') image of the same network and z
             with ops.use_impl('fast'): ref = G(z, None)
-            out['psnr'] = fo.psnr(img, ref)
-            out['psnr_peak'] = fo.psnr(img, ref, data_range=float(ref.max() - ref.min()))
+            out['psnr'] = fo.pooled_psnr(img, ref)
+            out['psnr_peak'] = fo.pooled_psnr(img, ref, data_range=float(ref.max() - ref.min()))
     out.update(times=ts, cpu=cs, rss=_rss_mb(), rss_growth=_rss_mb() - rss0,
                flops=sum(fo.modconv_flops(G.synthesis.layers(), batch)), batch=batch)
     return out
