@@ -22,6 +22,8 @@ import numpy as np
 import torch
 
 from anyres_nb.generator import Generator
+from anyres_nb import legacy
+from anyres_nb.render import load_generator
 from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_checkpoints
 from anyres_nb.metrics import fake_images, sliced_wasserstein, band_power_db, image_spectrum
 
@@ -30,7 +32,7 @@ from controlled import EVAL_SEED0, log, save_json, heldout
 
 
 def generators(src, every=False):
-    "(label, kimg, G) for a run folder, checkpoint or snapshot file: the last, or every one with `every`."
+    "(label, kimg, G) for a run folder, checkpoint, network file or snapshot file: the last, or every one with `every`."
     src = Path(src)
     if src.name == 'G_ema_snapshots.pt':
         d = torch.load(src, map_location='cpu', weights_only=False)
@@ -38,6 +40,10 @@ def generators(src, every=False):
         for k in ks:
             G = Generator(**d['G_kwargs']); G.load_state_dict({n: v.float() for n, v in d['G_ema'][k].items()})
             yield src.parent.name, float(k), G.eval()
+        return
+    blob = torch.load(src, map_location='cpu', weights_only=True) if src.is_file() else None
+    if isinstance(blob, dict) and blob.get('format') == legacy.FORMAT:     # a network file (legacy.save_networks), e.g. demo.pt
+        yield src.stem, float(blob.get('extra', {}).get('kimg', 0)), load_generator(src)
         return
     paths = list_checkpoints(src) if src.is_dir() else [src]
     for p in (paths if every else paths[-1:]):
