@@ -1,25 +1,21 @@
 #!/usr/bin/env bash
 # Retrain the small checkpoint shipped as anyres_nb/assets/demo.pt, with the console scripts only (issue 13's recipe).
 #   bash experiments/bundled_checkpoint.sh [WORKDIR] [STAGE1_KIMG] [STAGE2_KIMG] [SCALE_COND] [END_KIMG]
-# Defaults: WORKDIR=out/bundle, 40 kimg of stage 1; stage 2 with the 'fourier' scale code (the shipped model's and
-# anyres_train's default) and the demo preset's stage-2 settings (batch 16 here, a quarter of the batches
-# low-resolution images) to STAGE2_KIMG=183.648 at the preset's learning rates, then on to END_KIMG=200 at a quarter
-# of them (a resumed run in WORKDIR/stage2_low; the run at the full rates stays in WORKDIR/stage2). One torch thread by
-# default, so that another job can use the second core: about 25 minutes for stage 1 and 2 h 30 min for stage 2 on a
-# 2-core AMD EPYC; stage 2 runs at about 72 kimg/h on one thread and 120-130 with OMP_NUM_THREADS=2. Interrupted? Run
-# the same command again: each stage resumes from its newest checkpoint. Writes WORKDIR/demo.pt,
-# WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to anyres_nb/assets/ to ship it. Bash reads a script
-# as it runs it: editing this file (a git checkout, a pull) under a running bundle breaks it, so run a copy in an
-# ignored folder of the repository (the script finds the repository as its folder's parent):
-#   mkdir -p out && cp experiments/bundled_checkpoint.sh out/ && bash out/bundled_checkpoint.sh ...
-# G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 (anyres_train --g_channels / --g_layers; the
-# demo preset's are 32 and 6); stage 2 takes the teacher's shape. TEACHER=FILE (environment) skips stage 1 and starts
-# stage 2 from that stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
-# The 10-layer, 64-channel stage 1 of the run in flight (80 kimg, session 18) is committed for that:
-#   TEACHER=experiments/recipe/stage1_l10c64_80kimg.pt OMP_NUM_THREADS=2 bash out/bundled_checkpoint.sh out/bundle_l10c64 80 180 fourier 200
+# Defaults: WORKDIR=out/bundle; a generator of 10 layers of 64 channels (the demo preset's are 6 of 32); 80 kimg of
+# stage 1; stage 2 with the 'fourier' scale code (anyres_train's default) and the demo preset's stage-2 settings
+# (batch 16 here, a quarter of the batches low-resolution images) to STAGE2_KIMG=180 at the preset's learning rates,
+# then on to END_KIMG=200 at a quarter of them (a resumed run in WORKDIR/stage2_low; the run at the full rates stays in
+# WORKDIR/stage2). Measured on a 2-core AMD EPYC (AVX-512) with OMP_NUM_THREADS=2: 41-45 kimg/h, so about 2 h for
+# stage 1 and 5 h for stage 2 (one thread, the default, so that another job can use the second core: 26-29 kimg/h
+# beside another run, about 10 h in all). Interrupted? Run the same command again: each stage resumes from its newest
+# checkpoint. Writes WORKDIR/demo.pt, WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to
+# anyres_nb/assets/ to ship it.
+# G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 otherwise (anyres_train --g_channels /
+# --g_layers); stage 2 takes the teacher's shape. TEACHER=FILE (environment) skips stage 1 and starts stage 2 from that
+# stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-W=${1:-out/bundle}; K1=${2:-40}; K2=${3:-183.648}; SC=${4:-fourier}; K3=${5:-200}
+W=${1:-out/bundle}; K1=${2:-80}; K2=${3:-180}; SC=${4:-fourier}; K3=${5:-200}
 BIN=${BIN:-.venv/bin}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$W"
@@ -35,10 +31,8 @@ stage() {   # stage NAME KIMG ARGS...: a new run, or the old one resumed until i
         $BIN/anyres_train --outdir "$W/$name" --kimg "$kimg" --preset demo --seed 0 --snap 2 --quiet "$@"
     fi
 }
-# stage 1: the demo preset (batch 8, G/D learning rates 0.005/0.004, R1 gamma 0.25)
-SHAPE=()
-[ -n "${G_CHANNELS:-}" ] && SHAPE+=(--g_channels "$G_CHANNELS")
-[ -n "${G_LAYERS:-}" ] && SHAPE+=(--g_layers "$G_LAYERS")
+# stage 1: the demo preset (batch 8, G/D learning rates 0.005/0.004, R1 gamma 0.25) with the generator sized as above
+SHAPE=(--g_channels "${G_CHANNELS:-64}" --g_layers "${G_LAYERS:-10}")
 if [ -n "${TEACHER:-}" ]; then      # a finished stage 1 brought from elsewhere (experiments/slim_checkpoint.py's file): skip stage 1
     S1=$TEACHER
 else
