@@ -83,8 +83,8 @@ experiment: env
 experiment-controlled: env
 	OMP_NUM_THREADS=1 $(BIN)/python experiments/controlled.py --kimg1 12 --kimg2 10
 
-# retrain the checkpoint shipped in anyres_nb/assets/demo.pt (10 layers of 64 channels, 80 + 200 kimg, 'fourier' scale code;
-# about 10 hours on one core, 7 with OMP_NUM_THREADS=2; re-running resumes);
+# retrain the checkpoint shipped in anyres_nb/assets/demo.pt (10 layers of 64 channels, 80 + 218 kimg, 'fourier' scale code;
+# about 11 hours on one core, 8.5 with OMP_NUM_THREADS=2; re-running resumes);
 # writes out/bundle/demo.pt, demo_quality.json and zoom.gif
 bundle: env
 	BIN=$(BIN) bash experiments/bundled_checkpoint.sh out/bundle

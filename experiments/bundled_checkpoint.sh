@@ -4,10 +4,11 @@
 # Defaults: WORKDIR=out/bundle; a generator of 10 layers of 64 channels (the demo preset's are 6 of 32); 80 kimg of
 # stage 1; stage 2 with the 'fourier' scale code (anyres_train's default) and the demo preset's stage-2 settings
 # (batch 16 here, a quarter of the batches low-resolution images) to STAGE2_KIMG=180 at the preset's learning rates,
-# then on to END_KIMG=200 at a quarter of them (a resumed run in WORKDIR/stage2_low; the run at the full rates stays in
-# WORKDIR/stage2). Measured on a 2-core AMD EPYC (AVX-512) with OMP_NUM_THREADS=2: 41-45 kimg/h, so about 2 h for
-# stage 1 and 5 h for stage 2 (one thread, the default, so that another job can use the second core: 26-29 kimg/h
-# beside another run, about 10 h in all). Interrupted? Run the same command again: each stage resumes from its newest
+# then on to END_KIMG=218 at a quarter of them (a resumed run in WORKDIR/stage2_low; the run at the full rates stays in
+# WORKDIR/stage2; the shipped model is this run's 218-kimg checkpoint, the best of 200-220 on two sets of latents,
+# experiments/recipe/bundle_search.md). Measured on a 2-core AMD EPYC (AVX-512) with OMP_NUM_THREADS=2: 39-45 kimg/h,
+# so about 2 h for stage 1 and 6.3 h for stage 2 (one thread, the default, so that another job can use the second
+# core: 26-29 kimg/h beside another run, about 11 h in all). Interrupted? Run the same command again: each stage resumes from its newest
 # checkpoint. Writes WORKDIR/demo.pt, WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to
 # anyres_nb/assets/ to ship it.
 # G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 otherwise (anyres_train --g_channels /
@@ -15,7 +16,7 @@
 # stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-W=${1:-out/bundle}; K1=${2:-80}; K2=${3:-180}; SC=${4:-fourier}; K3=${5:-200}
+W=${1:-out/bundle}; K1=${2:-80}; K2=${3:-180}; SC=${4:-fourier}; K3=${5:-218}
 BIN=${BIN:-.venv/bin}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$W"
