@@ -7,7 +7,7 @@ S1, S2: the stage-1 and stage-2 checkpoints (or run folders: their newest checkp
 - ASSETS/demo.pt: S2's G_ema (`legacy.save_networks`, loads with `torch.load(weights_only=True)`), with the kimg of both stages;
 - ASSETS/demo_quality.json: issue 13's measurements of that G_ema (`zoom_eval.py`'s protocol: SWD at 1x and 8x against
   held-out scenes with the real-vs-real floor, the top octave of the 8x renders against real and against Lanczos);
-- the zoom GIF (1x to 8x towards a ridge, rendered through patches at 128 px).
+- the zoom GIF (1x to 8x towards a crest, rendered through patches at 128 px).
 """
 import argparse, json, sys
 from pathlib import Path
@@ -30,7 +30,7 @@ def main(argv=None):
     ap.add_argument('--assets', default='anyres_nb/assets')
     ap.add_argument('--gif', default='nbs/images/zoom.gif')
     ap.add_argument('--seed', type=int, default=1, help='latent of the zoom GIF')
-    ap.add_argument('--center', default='0.0,0.35', help="zoom centre x,y in [-1, 1] (the default: the ridges under the shipped model's seed-1 peaks)")
+    ap.add_argument('--center', default='0.0,0.36', help="zoom centre x,y in [-1, 1] (the default: the snow-capped crest in the middle of the shipped model's seed-1 image)")
     ap.add_argument('--n1', type=int, default=256)
     ap.add_argument('--n8', type=int, default=64)
     a = ap.parse_args(argv)
