@@ -72,10 +72,11 @@ def _pick(nets: dict, which: str, path) -> Generator:
 
 def load_generator(path, which: str = 'G_ema', device='cpu') -> Generator:
     """A generator (eval mode, no gradients) from `path`: a training checkpoint or run folder (`runs.save_checkpoint`),
-    a network file (`legacy.save_networks`), or the authors' snapshot pickle (read safely by `legacy.load_network_pkl`)."""
-    p = Path(path).expanduser()
+    a network file (`legacy.save_networks`), or the authors' snapshot pickle (read safely by `legacy.load_network_pkl`).
+    `G.source` names the file and `G.kimg` says how far it was trained (None where the file does not say)."""
+    p, kimg = Path(path).expanduser(), None
     if p.is_dir():
-        G = generator_from_checkpoint(load_checkpoint(p), which)
+        ck = load_checkpoint(p); G, kimg = generator_from_checkpoint(ck, which), ck.get('kimg')
     elif not p.is_file():
         raise FileNotFoundError(f"generator file {str(p)!r} does not exist; pass a checkpoint (.pt), a run folder "
                                 "or the authors' network pickle (.pkl)")
@@ -95,13 +96,13 @@ def load_generator(path, which: str = 'G_ema', device='cpu') -> Generator:
                 if blob.get(which) is None:
                     have = [k for k in ('G_ema', 'G', 'teacher') if blob.get(k) is not None]
                     raise ValueError(f"checkpoint {str(p)!r} holds no generator {which!r}; it has {have}: pass --which (which=) one of those")
-                G = generator_from_checkpoint(blob, which)
+                G, kimg = generator_from_checkpoint(blob, which), blob.get('kimg')
             elif fmt == legacy.FORMAT:
-                G = _pick(legacy.load_networks(p), which, p)
+                nets = legacy.load_networks(p); G, kimg = _pick(nets, which, p), nets.get('kimg')
             else:
                 raise ValueError(f"{str(p)!r} is neither an anyres-nb checkpoint ({CKPT_FORMAT!r}) nor a network file "
                                  f"({legacy.FORMAT!r}); found format {fmt!r}. For the authors' pickles use a .pkl file.")
-    G.source = f'{p.name} [{which}]'
+    G.source, G.kimg = f'{p.name} [{which}]', (None if kimg is None else float(kimg))
     return G.to(device).eval().requires_grad_(False)
 
 # %% ../nbs/10_render.ipynb #a8381252

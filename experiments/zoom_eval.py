@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from anyres_nb.generator import Generator
-from anyres_nb import legacy
 from anyres_nb.render import load_generator
 from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_checkpoints
 from anyres_nb.metrics import fake_images, sliced_wasserstein, band_power_db, image_spectrum
@@ -41,14 +40,14 @@ def generators(src, every=False):
             G = Generator(**d['G_kwargs']); G.load_state_dict({n: v.float() for n, v in d['G_ema'][k].items()})
             yield src.parent.name, float(k), G.eval()
         return
-    blob = torch.load(src, map_location='cpu', weights_only=True) if src.is_file() else None
-    if isinstance(blob, dict) and blob.get('format') == legacy.FORMAT:     # a network file (legacy.save_networks), e.g. demo.pt
-        yield src.stem, float(blob.get('extra', {}).get('kimg', 0)), load_generator(src)
+    label = src.name if src.is_dir() else src.stem
+    if src.is_dir() and every:
+        for p in list_checkpoints(src):
+            ck = load_checkpoint(p)
+            yield label, float(ck.get('kimg', 0)), generator_from_checkpoint(ck).eval()
         return
-    paths = list_checkpoints(src) if src.is_dir() else [src]
-    for p in (paths if every else paths[-1:]):
-        ck = load_checkpoint(p)
-        yield (src.name if src.is_dir() else src.stem), float(ck.get('kimg', 0)), generator_from_checkpoint(ck).eval()
+    G = load_generator(src)               # a checkpoint, a run folder's newest, or a network file (legacy.save_networks), e.g. demo.pt
+    yield label, float(G.kimg or 0), G
 
 
 def real_and_floor(n1, n8):
