@@ -10,7 +10,10 @@
 # so about 2 h for stage 1 and 6.3 h for stage 2 (one thread, the default, so that another job can use the second
 # core: 26-29 kimg/h beside another run, about 11 h in all). Interrupted? Run the same command again: each stage resumes from its newest
 # checkpoint. Writes WORKDIR/demo.pt, WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to
-# anyres_nb/assets/ to ship it.
+# anyres_nb/assets/ to ship it. Bash reads a script as it runs it: editing this file (a git checkout, a pull) under a
+# running bundle breaks it, so run a copy in an ignored folder of the repository (the script finds the repository as
+# its folder's parent):
+#   mkdir -p out && cp experiments/bundled_checkpoint.sh out/ && bash out/bundled_checkpoint.sh ...
 # G_CHANNELS=N / G_LAYERS=N (environment) size the generator of stage 1 otherwise (anyres_train --g_channels /
 # --g_layers); stage 2 takes the teacher's shape. TEACHER=FILE (environment) skips stage 1 and starts stage 2 from that
 # stage-1 checkpoint (for one carried from another machine, slimmed by experiments/slim_checkpoint.py).
