@@ -7,7 +7,7 @@
 # then on to END_KIMG=218 at a quarter of them (a resumed run in WORKDIR/stage2_low; the run at the full rates stays in
 # WORKDIR/stage2; the shipped model is this run's 218-kimg checkpoint, the best of 200-220 on two sets of latents,
 # experiments/recipe/bundle_search.md). Measured on a 2-core AMD EPYC (AVX-512) with OMP_NUM_THREADS=2: 39-45 kimg/h,
-# so about 2 h for stage 1 and 6.3 h for stage 2 (one thread, the default, so that another job can use the second
+# so about 2 h for stage 1 and 6.5 h for stage 2 (one thread, the default, so that another job can use the second
 # core: 26-29 kimg/h beside another run, about 11 h in all). Interrupted? Run the same command again: each stage resumes from its newest
 # checkpoint. Writes WORKDIR/demo.pt, WORKDIR/demo_quality.json and WORKDIR/zoom.gif; copy demo.pt to
 # anyres_nb/assets/ to ship it. Bash reads a script as it runs it: editing this file (a git checkout, a pull) under a
