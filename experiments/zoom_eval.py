@@ -23,7 +23,7 @@ import torch
 
 from anyres_nb.generator import Generator
 from anyres_nb.render import load_generator
-from anyres_nb.train import load_checkpoint, generator_from_checkpoint, list_checkpoints
+from anyres_nb.train import list_checkpoints
 from anyres_nb.metrics import fake_images, sliced_wasserstein, band_power_db, image_spectrum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,13 +41,9 @@ def generators(src, every=False):
             yield src.parent.name, float(k), G.eval()
         return
     label = src.name if src.is_dir() else src.stem
-    if src.is_dir() and every:
-        for p in list_checkpoints(src):
-            ck = load_checkpoint(p)
-            yield label, float(ck.get('kimg', 0)), generator_from_checkpoint(ck).eval()
-        return
-    G = load_generator(src)               # a checkpoint, a run folder's newest, or a network file (legacy.save_networks), e.g. demo.pt
-    yield label, float(G.kimg or 0), G
+    for p in (list_checkpoints(src) if src.is_dir() and every else [src]):
+        G = load_generator(p)             # a checkpoint, a run folder's newest, or a network file (legacy.save_networks), e.g. demo.pt
+        yield label, float(G.kimg or 0), G
 
 
 def real_and_floor(n1, n8):
